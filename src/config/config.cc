@@ -1,0 +1,522 @@
+// Config loading: YAML text -> a validated, immutable Config.
+//
+// yaml-cpp reports problems by throwing, and so does this file internally (ConfigError):
+// threading a Status through every field read would bury the one thing worth reading here,
+// the mapping from YAML key to struct field. Every exception is caught in ParseConfig and
+// LoadConfigFile and becomes a Status, so none crosses the config boundary
+// (CONVENTIONS.md, Errors 4).
+//
+// Errors name the key path ("functions[1].max_workers") first, so a user can grep for it,
+// and end with the line in the file where yaml-cpp knows it.
+
+#include "config/config.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <exception>
+#include <filesystem>
+#include <functional>
+#include <limits>
+#include <map>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/fd.h"
+
+namespace nightjar::config {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Function ids live in the top 12 bits of a call id and 0 is invalid (proto/message.h,
+// CallId::kFuncBits). Restated here because config sits below proto in the dependency order.
+constexpr size_t kMaxFunctions = 4095;
+constexpr size_t kMaxFunctionNameLength = 64;
+constexpr uint32_t kMaxWorkers = 1024;
+constexpr uint64_t kMaxPayloadLimit = 1ull << 30;  // 1 GiB
+constexpr uint32_t kMinHeaderBytes = 1024;
+constexpr uint32_t kMaxHeaderBytes = 1u << 20;  // 1 MiB
+constexpr int kMaxIoThreads = 64;
+constexpr int kMaxPort = 65535;
+// Scalars quoted back in messages are cut here so one bad value cannot flood a log line.
+constexpr size_t kMaxQuotedValue = 60;
+
+// Thrown with the full, user-facing message; caught only in this file.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// " (line N)" where yaml-cpp recorded a position for the node, else "".
+std::string LineOf(const YAML::Node& node) {
+  const YAML::Mark mark = node.Mark();
+  if (mark.is_null() || mark.line < 0) return "";
+  return " (line " + std::to_string(mark.line + 1) + ")";
+}
+
+[[noreturn]] void Fail(const std::string& path, const std::string& what) {
+  throw ConfigError(path + ": " + what);
+}
+
+[[noreturn]] void Fail(const std::string& path, const std::string& what, const YAML::Node& at) {
+  throw ConfigError(path + ": " + what + LineOf(at));
+}
+
+std::string Quote(std::string_view s) {
+  std::string out = "\"";
+  out.append(s.substr(0, kMaxQuotedValue));
+  if (s.size() > kMaxQuotedValue) out += "...";
+  out += "\"";
+  return out;
+}
+
+// What a node holds, for "expected X, got Y" messages.
+std::string Describe(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Null:
+      return "null";
+    case YAML::NodeType::Scalar:
+      return Quote(node.Scalar());
+    case YAML::NodeType::Sequence:
+      return "a sequence";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Undefined:
+      break;
+  }
+  return "nothing";
+}
+
+// yaml-cpp tags plain (unquoted) scalars "?" and quoted ones "!". Numbers must be plain: a
+// quoted "8" is a string in YAML, and accepting it would hide a templating mistake.
+bool IsPlainScalar(const YAML::Node& node) {
+  return node.IsScalar() && (node.Tag() == "?" || node.Tag() == "tag:yaml.org,2002:int");
+}
+
+std::string RangeMessage(int64_t lo, uint64_t hi, uint64_t type_max, const std::string& got) {
+  if (hi == type_max) return "must be >= " + std::to_string(lo) + ", got " + got;
+  return "must be between " + std::to_string(lo) + " and " + std::to_string(hi) + ", got " + got;
+}
+
+// Reads a plain decimal integer in [lo, hi]. No sign, hex, octal, exponent or fraction:
+// YAML 1.1 and 1.2 disagree on several of those, and a config should mean one thing.
+uint64_t ReadUnsigned(const YAML::Node& node, const std::string& path, uint64_t lo, uint64_t hi,
+                      uint64_t type_max) {
+  const std::string& s = node.IsScalar() ? node.Scalar() : std::string();
+  uint64_t value = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+  const bool digits_only = !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
+  if (!IsPlainScalar(node) || !digits_only) {
+    Fail(path, "expected an unsigned integer, got " + Describe(node), node);
+  }
+  if (ec == std::errc::result_out_of_range || value > type_max) {
+    Fail(path, "value " + s + " is out of range", node);
+  }
+  if (ec != std::errc() || end != s.data() + s.size()) {
+    Fail(path, "expected an unsigned integer, got " + Describe(node), node);
+  }
+  if (value < lo || value > hi) {
+    Fail(path, RangeMessage(static_cast<int64_t>(lo), hi, type_max, s), node);
+  }
+  return value;
+}
+
+int64_t ReadSigned(const YAML::Node& node, const std::string& path, int64_t lo, int64_t hi,
+                   int64_t type_max) {
+  const std::string& s = node.IsScalar() ? node.Scalar() : std::string();
+  const std::string_view digits = (!s.empty() && s[0] == '-') ? std::string_view(s).substr(1)
+                                                               : std::string_view(s);
+  const bool digits_only =
+      !digits.empty() && digits.find_first_not_of("0123456789") == std::string_view::npos;
+  if (!IsPlainScalar(node) || !digits_only) {
+    Fail(path, "expected an integer, got " + Describe(node), node);
+  }
+  int64_t value = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+  if (ec == std::errc::result_out_of_range || value > type_max ||
+      value < -type_max - 1) {
+    Fail(path, "value " + s + " is out of range", node);
+  }
+  if (ec != std::errc() || end != s.data() + s.size()) {
+    Fail(path, "expected an integer, got " + Describe(node), node);
+  }
+  if (value < lo || value > hi) {
+    Fail(path, RangeMessage(lo, static_cast<uint64_t>(hi), static_cast<uint64_t>(type_max), s),
+         node);
+  }
+  return value;
+}
+
+uint32_t ReadU32(const YAML::Node& node, const std::string& path, uint32_t lo,
+                 uint32_t hi = std::numeric_limits<uint32_t>::max()) {
+  return static_cast<uint32_t>(
+      ReadUnsigned(node, path, lo, hi, std::numeric_limits<uint32_t>::max()));
+}
+
+uint64_t ReadU64(const YAML::Node& node, const std::string& path, uint64_t lo,
+                 uint64_t hi = std::numeric_limits<uint64_t>::max()) {
+  return ReadUnsigned(node, path, lo, hi, std::numeric_limits<uint64_t>::max());
+}
+
+int ReadInt(const YAML::Node& node, const std::string& path, int lo, int hi) {
+  return static_cast<int>(ReadSigned(node, path, lo, hi, std::numeric_limits<int>::max()));
+}
+
+int64_t ReadI64(const YAML::Node& node, const std::string& path, int64_t lo,
+                int64_t hi = std::numeric_limits<int64_t>::max()) {
+  return ReadSigned(node, path, lo, hi, std::numeric_limits<int64_t>::max());
+}
+
+// Any scalar reads as a string (`name: 123` is the name "123"); null does not, because
+// `handler:` with nothing after it is far more likely a mistake than a wish for "".
+std::string ReadString(const YAML::Node& node, const std::string& path) {
+  if (!node.IsScalar()) Fail(path, "expected a string, got " + Describe(node), node);
+  return node.Scalar();
+}
+
+std::string ReadNonEmptyString(const YAML::Node& node, const std::string& path) {
+  std::string s = ReadString(node, path);
+  if (s.empty()) Fail(path, "must not be empty", node);
+  return s;
+}
+
+// Maps one YAML mapping onto a struct: each known key has a reader; unknown and repeated keys
+// are errors (yaml-cpp itself keeps both copies of a repeated key, silently).
+// Returns the set of keys that were present, for checks that depend on what was explicit.
+using FieldReader = std::function<void(const YAML::Node& value, const std::string& path)>;
+
+std::set<std::string> ReadMapping(const YAML::Node& node, const std::string& path,
+                                  const std::map<std::string, FieldReader>& fields) {
+  std::set<std::string> seen;
+  if (node.IsNull()) return seen;  // `gateway:` with nothing under it: all defaults
+  if (!node.IsMap()) Fail(path, "expected a mapping, got " + Describe(node), node);
+  for (const auto& entry : node) {
+    const YAML::Node& key_node = entry.first;
+    if (!key_node.IsScalar()) {
+      Fail(path, "keys must be strings, got " + Describe(key_node), key_node);
+    }
+    const std::string& key = key_node.Scalar();
+    const std::string key_path = path.empty() ? key : path + "." + key;
+    auto it = fields.find(key);
+    if (it == fields.end()) Fail(key_path, "unknown key", key_node);
+    if (!seen.insert(key).second) Fail(key_path, "duplicate key", key_node);
+    it->second(entry.second, key_path);
+  }
+  return seen;
+}
+
+void ParseGateway(const YAML::Node& node, GatewayConfig& g) {
+  ReadMapping(node, "gateway",
+              {
+                  {"host", [&](auto& v, auto& p) { g.host = ReadNonEmptyString(v, p); }},
+                  {"http_port", [&](auto& v, auto& p) { g.http_port = ReadInt(v, p, 0, kMaxPort); }},
+                  {"engine_port",
+                   [&](auto& v, auto& p) { g.engine_port = ReadInt(v, p, 0, kMaxPort); }},
+                  {"max_body_bytes",
+                   [&](auto& v, auto& p) { g.max_body_bytes = ReadU64(v, p, 1); }},
+                  {"max_header_bytes",
+                   [&](auto& v, auto& p) {
+                     g.max_header_bytes = ReadU32(v, p, kMinHeaderBytes, kMaxHeaderBytes);
+                   }},
+                  {"idle_timeout_ms",
+                   [&](auto& v, auto& p) { g.idle_timeout_ms = ReadI64(v, p, 1); }},
+                  {"max_connections",
+                   [&](auto& v, auto& p) { g.max_connections = ReadU32(v, p, 1); }},
+              });
+}
+
+// "host:port" with a port in 1..65535; an IPv6 host must be bracketed ("[::1]:10007") or the
+// last colon would be ambiguous.
+void CheckHostPort(const std::string& s, const std::string& path, const YAML::Node& at) {
+  const size_t colon = s.rfind(':');
+  if (colon == std::string::npos) Fail(path, "expected \"host:port\", got " + Quote(s), at);
+  const std::string host = s.substr(0, colon);
+  const std::string port = s.substr(colon + 1);
+  const bool bracketed = host.size() > 2 && host.front() == '[' && host.back() == ']';
+  if (host.empty() || (!bracketed && host.find(':') != std::string::npos)) {
+    Fail(path, "expected \"host:port\" (bracket IPv6 hosts), got " + Quote(s), at);
+  }
+  int port_value = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), port_value);
+  if (port.empty() || port.find_first_not_of("0123456789") != std::string::npos ||
+      ec != std::errc() || end != port.data() + port.size() || port_value < 1 ||
+      port_value > kMaxPort) {
+    Fail(path, "port must be between 1 and 65535, got " + Quote(s), at);
+  }
+}
+
+void ParseEngine(const YAML::Node& node, EngineConfig& e) {
+  ReadMapping(node, "engine",
+              {
+                  {"io_threads",
+                   [&](auto& v, auto& p) { e.io_threads = ReadInt(v, p, 1, kMaxIoThreads); }},
+                  {"ipc_root",
+                   [&](auto& v, auto& p) {
+                     e.ipc_root = ReadNonEmptyString(v, p);
+                     if (e.ipc_root.front() != '/') {
+                       Fail(p, "must be an absolute path, got " + Quote(e.ipc_root), v);
+                     }
+                   }},
+                  {"default_timeout_ms",
+                   [&](auto& v, auto& p) { e.default_timeout_ms = ReadI64(v, p, 1); }},
+                  {"max_queue", [&](auto& v, auto& p) { e.max_queue = ReadU32(v, p, 1); }},
+                  {"gateway",
+                   [&](auto& v, auto& p) {
+                     e.gateway = ReadNonEmptyString(v, p);
+                     CheckHostPort(e.gateway, p, v);
+                   }},
+              });
+}
+
+bool IsValidFunctionName(const std::string& name) {
+  if (name.empty() || name.size() > kMaxFunctionNameLength) return false;
+  for (char c : name) {
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '.' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// Relative handlers resolve against the config's directory, not the process's cwd, so a
+// config means the same thing wherever `nightjar` is started from.
+std::string ResolveHandler(const std::string& handler, const fs::path& base_dir,
+                           const std::string& path, const YAML::Node& at) {
+  fs::path resolved = fs::path(handler);
+  if (resolved.is_relative()) resolved = base_dir / resolved;
+  resolved = resolved.lexically_normal();
+  std::error_code ec;
+  const fs::file_status st = fs::status(resolved, ec);
+  if (ec || !fs::exists(st)) {
+    Fail(path, "handler file " + Quote(resolved.string()) + " does not exist" +
+                   (ec && ec != std::errc::no_such_file_or_directory ? " (" + ec.message() + ")"
+                                                                     : ""),
+         at);
+  }
+  if (!fs::is_regular_file(st)) {
+    Fail(path, "handler " + Quote(resolved.string()) + " is not a regular file", at);
+  }
+  return resolved.string();
+}
+
+FunctionConfig ParseFunction(const YAML::Node& node, const std::string& path,
+                             const fs::path& base_dir) {
+  FunctionConfig f;
+  if (!node.IsMap()) Fail(path, "expected a mapping, got " + Describe(node), node);
+  YAML::Node name_node, handler_node, runtime_node, isolation_node, max_workers_node,
+      min_workers_node;
+  const std::set<std::string> seen = ReadMapping(
+      node, path,
+      {
+          {"name",
+           [&](auto& v, auto& p) {
+             f.name = ReadString(v, p);
+             name_node = v;
+           }},
+          {"runtime",
+           [&](auto& v, auto& p) {
+             f.runtime = ReadString(v, p);
+             runtime_node = v;
+           }},
+          {"handler",
+           [&](auto& v, auto& p) {
+             f.handler = ReadNonEmptyString(v, p);
+             handler_node = v;
+           }},
+          {"min_workers",
+           [&](auto& v, auto& p) {
+             f.min_workers = ReadU32(v, p, 0, kMaxWorkers);
+             min_workers_node = v;
+           }},
+          {"max_workers",
+           [&](auto& v, auto& p) {
+             f.max_workers = ReadU32(v, p, 1, kMaxWorkers);
+             max_workers_node = v;
+           }},
+          {"timeout_ms", [&](auto& v, auto& p) { f.timeout_ms = ReadI64(v, p, 0); }},
+          {"max_payload_bytes",
+           [&](auto& v, auto& p) { f.max_payload_bytes = ReadU64(v, p, 1, kMaxPayloadLimit); }},
+          {"isolation",
+           [&](auto& v, auto& p) {
+             f.isolation = ReadString(v, p);
+             isolation_node = v;
+           }},
+      });
+
+  if (!seen.count("name")) Fail(path + ".name", "required", node);
+  if (!IsValidFunctionName(f.name)) {
+    Fail(path + ".name", "invalid function name " + Quote(f.name) + "; expected 1 to 64 of [A-Za-z0-9_.-]",
+         name_node);
+  }
+  if (f.runtime != "cpp") {
+    Fail(path + ".runtime",
+         "unsupported runtime " + Quote(f.runtime) + "; only \"cpp\" is supported today",
+         runtime_node);
+  }
+  if (f.isolation != "process") {
+    Fail(path + ".isolation",
+         "unsupported isolation " + Quote(f.isolation) + "; only \"process\" is supported today",
+         isolation_node);
+  }
+  // Blame the key the user actually wrote: with max_workers left at its default, pointing at
+  // it would send them looking for a line that is not in the file.
+  if (f.min_workers > f.max_workers) {
+    if (seen.count("max_workers")) {
+      Fail(path + ".max_workers",
+           "must be >= min_workers (" + std::to_string(f.min_workers) + "), got " +
+               std::to_string(f.max_workers),
+           max_workers_node);
+    }
+    Fail(path + ".min_workers",
+         "must be <= max_workers (" + std::to_string(f.max_workers) + ", the default), got " +
+             std::to_string(f.min_workers),
+         min_workers_node);
+  }
+  if (f.handler.empty()) {
+    Fail(path + ".handler", "required for runtime \"" + f.runtime + "\"", node);
+  }
+  f.handler = ResolveHandler(f.handler, base_dir, path + ".handler", handler_node);
+  return f;
+}
+
+void ParseFunctions(const YAML::Node& node, const fs::path& base_dir,
+                    std::vector<FunctionConfig>& out) {
+  if (!node.IsNull() && !node.IsSequence()) {
+    Fail("functions", "expected a sequence of functions, got " + Describe(node), node);
+  }
+  if (node.size() > kMaxFunctions) {
+    Fail("functions", "too many functions (" + std::to_string(node.size()) + "); at most " +
+                          std::to_string(kMaxFunctions),
+         node);
+  }
+  std::map<std::string, size_t> index_by_name;
+  for (size_t i = 0; i < node.size(); ++i) {
+    const std::string path = "functions[" + std::to_string(i) + "]";
+    FunctionConfig f = ParseFunction(node[i], path, base_dir);
+    auto [it, inserted] = index_by_name.emplace(f.name, i);
+    if (!inserted) {
+      Fail(path + ".name",
+           "duplicate function name " + Quote(f.name) + " (first defined at functions[" +
+               std::to_string(it->second) + "])",
+           node[i]["name"]);
+    }
+    f.id = static_cast<uint32_t>(i + 1);
+    out.push_back(std::move(f));
+  }
+}
+
+Config ParseDocument(const YAML::Node& root, const fs::path& base_dir) {
+  Config config;
+  // Functions are parsed after the sections they may depend on, whatever the file's order.
+  YAML::Node functions;
+  ReadMapping(root, "",
+              {
+                  {"gateway", [&](auto& v, auto&) { ParseGateway(v, config.gateway); }},
+                  {"engine", [&](auto& v, auto&) { ParseEngine(v, config.engine); }},
+                  {"functions", [&](auto& v, auto&) { functions = v; }},
+              });
+  if (functions.IsDefined()) ParseFunctions(functions, base_dir, config.functions);
+  if (config.functions.empty()) {
+    throw ConfigError("functions: at least one function must be defined");
+  }
+  return config;
+}
+
+// A yaml-cpp exception as "yaml syntax error at line L, column C: <what>".
+std::string YamlErrorMessage(const YAML::Exception& e) {
+  std::string out = "yaml syntax error";
+  if (!e.mark.is_null()) {
+    out += " at line " + std::to_string(e.mark.line + 1) + ", column " +
+           std::to_string(e.mark.column + 1);
+  }
+  return out + ": " + e.msg;
+}
+
+}  // namespace
+
+const FunctionConfig* Config::Find(std::string_view name) const {
+  for (const FunctionConfig& f : functions) {
+    if (f.name == name) return &f;
+  }
+  return nullptr;
+}
+
+Result<Config> ParseConfig(std::string_view yaml, const std::string& base_dir) {
+  try {
+    // An empty base_dir means the current directory; absolute() makes resolved handlers
+    // independent of a later chdir.
+    std::error_code ec;
+    fs::path base = fs::absolute(base_dir.empty() ? fs::path(".") : fs::path(base_dir), ec);
+    if (ec) return InvalidArgument("cannot resolve config directory " + Quote(base_dir) + ": " +
+                                   ec.message());
+    base = base.lexically_normal();
+
+    std::vector<YAML::Node> docs;
+    try {
+      docs = YAML::LoadAll(std::string(yaml));
+    } catch (const YAML::Exception& e) {
+      return InvalidArgument(YamlErrorMessage(e));
+    }
+    if (docs.size() > 1) {
+      return InvalidArgument("config must be a single YAML document, found " +
+                             std::to_string(docs.size()));
+    }
+    const YAML::Node root = docs.empty() ? YAML::Node() : docs[0];
+    if (!root.IsNull() && !root.IsMap()) {
+      return InvalidArgument("config must be a mapping with keys gateway, engine, functions" +
+                             LineOf(root));
+    }
+    return ParseDocument(root, base);
+  } catch (const ConfigError& e) {
+    return InvalidArgument(e.what());
+  } catch (const YAML::Exception& e) {
+    return InvalidArgument(YamlErrorMessage(e));
+  } catch (const std::exception& e) {
+    return InvalidArgument(std::string("invalid config: ") + e.what());
+  } catch (...) {
+    return InvalidArgument("invalid config: unknown error");
+  }
+}
+
+Result<Config> LoadConfigFile(const std::string& path) {
+  std::string text;
+  {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) {
+      return NotFound("cannot read config file " + path + ": " + std::strerror(errno));
+    }
+    char buf[64 * 1024];
+    for (;;) {
+      const ssize_t n = ::read(fd.get(), buf, sizeof(buf));
+      if (n == 0) break;
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        // A directory opens fine and fails here with EISDIR.
+        return NotFound("cannot read config file " + path + ": " + std::strerror(errno));
+      }
+      text.append(buf, static_cast<size_t>(n));
+    }
+  }
+  std::string base_dir;
+  try {
+    base_dir = fs::path(path).parent_path().string();
+  } catch (...) {
+    return Internal("cannot take the directory of " + path);
+  }
+  Result<Config> config = ParseConfig(text, base_dir);
+  if (!config.ok()) {
+    return Status(config.status().code(), path + ": " + config.status().message());
+  }
+  return config;
+}
+
+}  // namespace nightjar::config

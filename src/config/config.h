@@ -1,0 +1,70 @@
+// Deployment configuration: one YAML file describes the gateway, the engine and the
+// functions (DESIGN.md §9). Every option has a default; unknown keys and bad values are
+// rejected with a message that names the key (e.g. "functions[2].max_workers: must be
+// >= min_workers (4)").
+// Thread rule: a loaded Config is immutable and may be read from any thread.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+
+namespace nightjar::config {
+
+inline constexpr uint64_t kDefaultMaxPayloadBytes = 16ull << 20;  // 16 MiB
+
+struct FunctionConfig {
+  std::string name;               // [A-Za-z0-9_.-], 1..64 chars, unique
+  std::string runtime = "cpp";    // only "cpp" today
+  std::string handler;            // shared library path; resolved against the config's dir
+  uint32_t min_workers = 1;       // started ahead of need; 0..max_workers
+  uint32_t max_workers = 8;       // 1..1024
+  int64_t timeout_ms = 0;         // call deadline; 0 = engine.default_timeout_ms
+  uint64_t max_payload_bytes = kDefaultMaxPayloadBytes;  // input and output, each
+  std::string isolation = "process";  // only "process" today
+  uint32_t id = 0;                // assigned 1.. in file order (not a YAML key)
+};
+
+struct GatewayConfig {
+  std::string host = "127.0.0.1";
+  int http_port = 8080;             // 0 = ephemeral
+  int engine_port = 10007;          // split deployment: engines connect here; 0 = ephemeral
+  uint64_t max_body_bytes = kDefaultMaxPayloadBytes;
+  uint32_t max_header_bytes = 16 * 1024;
+  int64_t idle_timeout_ms = 60'000; // idle keep-alive / slow client cut-off
+  uint32_t max_connections = 10'000;
+};
+
+struct EngineConfig {
+  int io_threads = 1;                       // 1..64
+  std::string ipc_root = "/dev/shm/nightjar";  // an instance directory is made under it
+  int64_t default_timeout_ms = 30'000;
+  uint32_t max_queue = 10'000;              // pending calls per function before 503
+  std::string gateway = "127.0.0.1:10007";  // split deployment: where `nightjar engine` connects
+};
+
+struct Config {
+  GatewayConfig gateway;
+  EngineConfig engine;
+  std::vector<FunctionConfig> functions;
+
+  // nullptr if there is no function with that name.
+  const FunctionConfig* Find(std::string_view name) const;
+  // Effective deadline of a function's calls.
+  int64_t TimeoutMs(const FunctionConfig& f) const {
+    return f.timeout_ms > 0 ? f.timeout_ms : engine.default_timeout_ms;
+  }
+};
+
+// Parses YAML text. Relative handler paths are resolved against `base_dir`.
+// Fails with kInvalidArgument naming the offending key.
+Result<Config> ParseConfig(std::string_view yaml, const std::string& base_dir);
+
+// Reads and parses a file; handler paths resolve against the file's directory.
+// Fails with kNotFound if the file cannot be read, else as ParseConfig.
+Result<Config> LoadConfigFile(const std::string& path);
+
+}  // namespace nightjar::config

@@ -1,0 +1,148 @@
+// Socket helpers implementation.
+#include "io/socket.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <cstring>
+
+namespace nightjar::io {
+
+Result<HostPort> ParseHostPort(const std::string& s) {
+  size_t colon = s.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == s.size()) {
+    return InvalidArgument("expected HOST:PORT, got \"" + s + "\"");
+  }
+  HostPort hp;
+  hp.host = s.substr(0, colon);
+  if (hp.host.size() > 2 && hp.host.front() == '[' && hp.host.back() == ']') {
+    hp.host = hp.host.substr(1, hp.host.size() - 2);
+  }
+  const std::string port = s.substr(colon + 1);
+  char* end = nullptr;
+  long p = std::strtol(port.c_str(), &end, 10);
+  if (*end != '\0' || p < 0 || p > 65535) return InvalidArgument("bad port in \"" + s + "\"");
+  hp.port = static_cast<int>(p);
+  return hp;
+}
+
+Status SetNonBlocking(int fd, bool on) {
+  int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0) return Status::FromErrno("fcntl F_GETFL");
+  flags = on ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK);
+  if (::fcntl(fd, F_SETFL, flags) != 0) return Status::FromErrno("fcntl F_SETFL");
+  return Status::Ok();
+}
+
+void SetNoDelay(int fd) {
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+namespace {
+Result<addrinfo*> Resolve(const std::string& host, int port, bool passive) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = passive ? AI_PASSIVE : 0;
+  addrinfo* res = nullptr;
+  std::string port_s = std::to_string(port);
+  int rc = ::getaddrinfo(host.c_str(), port_s.c_str(), &hints, &res);
+  if (rc != 0) return Unavailable("resolve " + host + ": " + gai_strerror(rc));
+  return res;
+}
+
+int BoundPort(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+  if (ss.ss_family == AF_INET6) return ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+  return ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+}
+}  // namespace
+
+Result<UniqueFd> ListenTcp(const std::string& host, int port, int* bound_port) {
+  auto res = Resolve(host, port, true);
+  if (!res.ok()) return res.status();
+  Status last = Unavailable("no address for " + host);
+  for (addrinfo* ai = *res; ai != nullptr; ai = ai->ai_next) {
+    UniqueFd fd(::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (!fd.valid()) {
+      last = Status::FromErrno("socket");
+      continue;
+    }
+    int one = 1;
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (::bind(fd.get(), ai->ai_addr, ai->ai_addrlen) != 0 || ::listen(fd.get(), 1024) != 0) {
+      last = Status::FromErrno("listen on " + host + ":" + std::to_string(port));
+      continue;
+    }
+    if (bound_port != nullptr) *bound_port = BoundPort(fd.get());
+    ::freeaddrinfo(*res);
+    return fd;
+  }
+  ::freeaddrinfo(*res);
+  return last;
+}
+
+Result<UniqueFd> ConnectTcp(const std::string& host, int port) {
+  auto res = Resolve(host, port, false);
+  if (!res.ok()) return res.status();
+  Status last = Unavailable("no address for " + host);
+  for (addrinfo* ai = *res; ai != nullptr; ai = ai->ai_next) {
+    UniqueFd fd(::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0));
+    if (!fd.valid()) continue;
+    if (::connect(fd.get(), ai->ai_addr, ai->ai_addrlen) != 0) {
+      last = Status(StatusCode::kUnavailable, "connect " + host + ":" + std::to_string(port) +
+                                                  ": " + std::strerror(errno));
+      continue;
+    }
+    SetNoDelay(fd.get());
+    Status st = SetNonBlocking(fd.get(), true);
+    if (!st.ok()) return st;
+    ::freeaddrinfo(*res);
+    return fd;
+  }
+  ::freeaddrinfo(*res);
+  return last;
+}
+
+namespace {
+Result<sockaddr_un> UnixAddr(const std::string& path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(addr.sun_path)) return InvalidArgument("socket path too long: " + path);
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  return addr;
+}
+}  // namespace
+
+Result<UniqueFd> ListenUnixSeqpacket(const std::string& path) {
+  auto addr = UnixAddr(path);
+  if (!addr.ok()) return addr.status();
+  UniqueFd fd(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return Status::FromErrno("socket AF_UNIX");
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&*addr), sizeof(sockaddr_un)) != 0 ||
+      ::listen(fd.get(), 128) != 0) {
+    return Status::FromErrno("listen on " + path);
+  }
+  return fd;
+}
+
+Result<UniqueFd> ConnectUnixSeqpacket(const std::string& path) {
+  auto addr = UnixAddr(path);
+  if (!addr.ok()) return addr.status();
+  UniqueFd fd(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return Status::FromErrno("socket AF_UNIX");
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&*addr), sizeof(sockaddr_un)) != 0) {
+    return Status::FromErrno("connect " + path);
+  }
+  return fd;
+}
+
+}  // namespace nightjar::io

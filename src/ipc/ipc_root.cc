@@ -1,0 +1,55 @@
+// IpcRoot implementation.
+#include "ipc/ipc_root.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cinttypes>
+#include <cstdio>
+#include <filesystem>
+#include <random>
+
+#include "base/logging.h"
+
+namespace nightjar::ipc {
+
+Result<IpcRoot> IpcRoot::Create(const std::string& base) {
+  std::error_code ec;
+  std::filesystem::create_directories(base, ec);
+  if (ec) return Internal("cannot create IPC root " + base + ": " + ec.message());
+  std::random_device rd;
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    char name[64];
+    std::snprintf(name, sizeof(name), "/%d-%08x", ::getpid(), static_cast<unsigned>(rd()));
+    std::string dir = base + name;
+    if (::mkdir(dir.c_str(), 0700) != 0) {
+      if (errno == EEXIST) continue;
+      return Status::FromErrno("mkdir " + dir);
+    }
+    if (::mkdir((dir + "/shm").c_str(), 0700) != 0) return Status::FromErrno("mkdir " + dir + "/shm");
+    return IpcRoot(dir);
+  }
+  return Internal("cannot find a free instance name under " + base);
+}
+
+std::string IpcRoot::FifoPath(uint64_t channel, FifoEnd end) const {
+  char buf[48];
+  std::snprintf(buf, sizeof(buf), "/ch-%" PRIu64 "%s", channel,
+                end == FifoEnd::kWorkerInput ? ".in" : ".out");
+  return dir_ + buf;
+}
+
+std::string IpcRoot::PayloadPath(uint64_t call_id, PayloadKind kind) const {
+  char buf[48];
+  std::snprintf(buf, sizeof(buf), "/shm/%016" PRIx64 "%s", call_id,
+                kind == PayloadKind::kInput ? ".in" : ".out");
+  return dir_ + buf;
+}
+
+void IpcRoot::RemoveAll() const {
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+  if (ec) NJ_LOG(kWarning) << "cannot remove IPC root " << dir_ << ": " << ec.message();
+}
+
+}  // namespace nightjar::ipc

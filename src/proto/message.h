@@ -1,0 +1,147 @@
+// The Nightjar wire protocol: the single definition of the engine <-> worker message
+// and of call ids (docs/protocol.md describes it in prose).
+//
+// Every message on a pipe is exactly kMessageSize (1024) bytes: a 64-byte header (one
+// cache line) followed by 960 bytes of inline payload. 1024 <= PIPE_BUF, so a write of
+// one message is atomic and many writers may share one pipe without framing or locks.
+// Payloads larger than kInlinePayloadSize travel in a shared-memory region (flag
+// kFlagPayloadInShm; see ipc/shm_payload.h for who creates and who deletes it).
+//
+// All fields are fixed-width little-endian integers (x86-64 and aarch64 are both
+// little-endian; the static_asserts below pin the layout). No bitfields.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+namespace nightjar::proto {
+
+inline constexpr size_t kMessageSize = 1024;
+inline constexpr size_t kHeaderSize = 64;
+inline constexpr size_t kInlinePayloadSize = kMessageSize - kHeaderSize;  // 960
+inline constexpr uint32_t kProtocolVersion = 1;
+
+enum class MessageType : uint16_t {
+  kInvalid = 0,
+  // worker -> engine, first message on the worker's output pipe. payload: function name.
+  kWorkerHello = 1,
+  // engine -> worker, answer to kWorkerHello. call_id = first call-id counter value the
+  // worker must use; payload: function directory (see FunctionDirectory in call.h).
+  kWorkerWelcome = 2,
+  // engine -> worker: run call `call_id` with the payload as input.
+  kDispatch = 3,
+  // worker -> engine: call another function (func id inside call_id).
+  kInvoke = 4,
+  // callee -> caller (or -> engine): the call finished; status says how.
+  kComplete = 5,
+  // callee -> engine: the completion already went straight to the caller's input pipe;
+  // this is the engine's accounting copy (header only, no payload).
+  kCompleteNotice = 6,
+  // launcher <-> engine, over a Unix seqpacket socket.
+  kLauncherHello = 10,   // launcher -> engine. payload: function name
+  kStartWorker = 11,     // engine -> launcher. worker_id, channel; payload: unused
+  kWorkerExited = 12,    // launcher -> engine. channel; status = wait status
+  kStopWorker = 13,      // engine -> launcher. channel
+  // gateway <-> engine link over TCP (header + payload_size bytes, any length).
+  kEngineHello = 20,     // engine -> gateway. payload: '\n'-separated function names
+  kLinkCall = 21,        // gateway -> engine. payload: function name '\0' input
+  kLinkResult = 22,      // engine -> gateway. status + payload (output or error text)
+};
+
+// How a call ended. Values travel on the wire; never renumber.
+enum class CallStatus : uint16_t {
+  kOk = 0,
+  kFunctionError = 1,   // the function returned failure; payload = its message
+  kWorkerDied = 2,      // the worker exited mid-call
+  kTimeout = 3,         // the call's deadline passed
+  kUnavailable = 4,     // no worker can take the call (queue full, pool down)
+  kNotFound = 5,        // unknown function
+  kTooLarge = 6,        // payload over the function's limit
+  kBadRequest = 7,      // malformed call
+  kInternal = 8,
+};
+
+const char* CallStatusName(CallStatus s);
+
+inline constexpr uint16_t kFlagPayloadInShm = 1 << 0;   // payload lives in a shm region
+inline constexpr uint16_t kFlagAsync = 1 << 1;          // kInvoke: caller does not block
+
+// 64-byte header. Field order keeps every field naturally aligned.
+struct MessageHeader {
+  uint16_t type;             // MessageType
+  uint16_t flags;            // kFlag*
+  uint16_t status;           // CallStatus (kComplete, kLinkResult, kWorkerExited)
+  uint16_t worker_id;        // sender or target worker slot, reused after exit
+  uint32_t payload_size;     // bytes of payload (inline or in shm)
+  uint32_t processing_us;    // kComplete: time the callee spent in the function
+  uint64_t call_id;          // see CallId
+  uint64_t parent_call_id;   // 0 for external calls
+  int64_t send_ts_ns;        // CLOCK_MONOTONIC at send
+  int64_t deadline_ns;       // CLOCK_MONOTONIC absolute deadline; 0 = none
+  uint64_t reply_channel;    // kDispatch of an internal call: the caller's channel id
+                             // (its input pipe); 0 = reply through the engine
+  uint32_t dispatch_delay_us;// kComplete: DISPATCH send -> function start
+  uint32_t reserved;
+};
+
+struct Message {
+  MessageHeader header;
+  uint8_t payload[kInlinePayloadSize];
+
+  MessageType type() const { return static_cast<MessageType>(header.type); }
+  CallStatus call_status() const { return static_cast<CallStatus>(header.status); }
+  bool payload_in_shm() const { return (header.flags & kFlagPayloadInShm) != 0; }
+};
+
+static_assert(sizeof(MessageHeader) == kHeaderSize, "header must be one cache line");
+static_assert(sizeof(Message) == kMessageSize, "message must be 1024 bytes");
+static_assert(std::is_trivially_copyable_v<Message>, "wire structs are memcpy'd");
+static_assert(std::is_standard_layout_v<MessageHeader>);
+static_assert(offsetof(MessageHeader, payload_size) == 8);
+static_assert(offsetof(MessageHeader, call_id) == 16);
+static_assert(offsetof(MessageHeader, parent_call_id) == 24);
+static_assert(offsetof(MessageHeader, send_ts_ns) == 32);
+static_assert(offsetof(MessageHeader, deadline_ns) == 40);
+static_assert(offsetof(MessageHeader, reply_channel) == 48);
+static_assert(offsetof(MessageHeader, dispatch_delay_us) == 56);
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "wire format is little-endian");
+
+// A zeroed message of the given type.
+inline Message MakeMessage(MessageType type) {
+  Message m;
+  std::memset(&m.header, 0, sizeof(m.header));
+  m.header.type = static_cast<uint16_t>(type);
+  return m;
+}
+
+// Call ids: 64 bits, unique among in-flight calls without coordination.
+//   bits 63..52  function id  (12 bits: up to 4095 functions; 0 is invalid)
+//   bits 51..46  method id    (6 bits: gRPC method index, 0 for plain functions)
+//   bits 45..32  client id    (14 bits: 0 = external (gateway/engine), 1.. = worker id)
+//   bits 31..0   counter      (per client, wraps)
+// Worker ids are reused after a worker exits; the engine hands each new worker a counter
+// start above the last counter its predecessor used (kWorkerWelcome), so calls of a dead
+// worker that are still in flight never collide with the new one's. A counter wraps only
+// after 2^32 calls from one client, far beyond any call's lifetime.
+struct CallId {
+  static constexpr int kFuncBits = 12, kMethodBits = 6, kClientBits = 14, kCounterBits = 32;
+  static constexpr uint32_t kMaxFunctionId = (1u << kFuncBits) - 1;
+  static constexpr uint32_t kMaxClientId = (1u << kClientBits) - 1;
+
+  static constexpr uint64_t Make(uint32_t func_id, uint32_t method_id, uint32_t client_id,
+                                 uint32_t counter) {
+    return (static_cast<uint64_t>(func_id & kMaxFunctionId) << 52) |
+           (static_cast<uint64_t>(method_id & 0x3f) << 46) |
+           (static_cast<uint64_t>(client_id & kMaxClientId) << 32) | counter;
+  }
+  static constexpr uint32_t FunctionId(uint64_t id) { return static_cast<uint32_t>(id >> 52); }
+  static constexpr uint32_t MethodId(uint64_t id) { return (id >> 46) & 0x3f; }
+  static constexpr uint32_t ClientId(uint64_t id) {
+    return static_cast<uint32_t>(id >> 32) & kMaxClientId;
+  }
+  static constexpr uint32_t Counter(uint64_t id) { return static_cast<uint32_t>(id); }
+};
+
+}  // namespace nightjar::proto
