@@ -33,6 +33,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "nightjar/function.h"
 
@@ -48,15 +49,24 @@ namespace nightjar {
 // values map to "NJ_ERR_UNKNOWN". The returned view points at a string literal.
 constexpr std::string_view StatusName(nj_status status) noexcept {
   switch (status) {
-    case NJ_OK: return "NJ_OK";
-    case NJ_ERR_FUNCTION: return "NJ_ERR_FUNCTION";
-    case NJ_ERR_WORKER_DIED: return "NJ_ERR_WORKER_DIED";
-    case NJ_ERR_TIMEOUT: return "NJ_ERR_TIMEOUT";
-    case NJ_ERR_UNAVAILABLE: return "NJ_ERR_UNAVAILABLE";
-    case NJ_ERR_NOT_FOUND: return "NJ_ERR_NOT_FOUND";
-    case NJ_ERR_TOO_LARGE: return "NJ_ERR_TOO_LARGE";
-    case NJ_ERR_INVALID: return "NJ_ERR_INVALID";
-    case NJ_ERR_INTERNAL: return "NJ_ERR_INTERNAL";
+    case NJ_OK:
+      return "NJ_OK";
+    case NJ_ERR_FUNCTION:
+      return "NJ_ERR_FUNCTION";
+    case NJ_ERR_WORKER_DIED:
+      return "NJ_ERR_WORKER_DIED";
+    case NJ_ERR_TIMEOUT:
+      return "NJ_ERR_TIMEOUT";
+    case NJ_ERR_UNAVAILABLE:
+      return "NJ_ERR_UNAVAILABLE";
+    case NJ_ERR_NOT_FOUND:
+      return "NJ_ERR_NOT_FOUND";
+    case NJ_ERR_TOO_LARGE:
+      return "NJ_ERR_TOO_LARGE";
+    case NJ_ERR_INVALID:
+      return "NJ_ERR_INVALID";
+    case NJ_ERR_INTERNAL:
+      return "NJ_ERR_INTERNAL";
   }
   return "NJ_ERR_UNKNOWN";
 }
@@ -118,8 +128,7 @@ class Context {
   InvokeResult Invoke(std::string_view name, std::span<const std::byte> input) const {
     const std::string c_name(name);
     nj_buffer out{nullptr, 0};
-    const nj_status status =
-        host_->invoke(call_, c_name.c_str(), input.data(), input.size(), &out);
+    const nj_status status = host_->invoke(call_, c_name.c_str(), input.data(), input.size(), &out);
     return InvokeResult{status, View(out)};
   }
   InvokeResult Invoke(std::string_view name, std::string_view input) const {
@@ -239,15 +248,13 @@ int DestroyState(void* worker_state) noexcept {
 
 // Shared part of both registration macros: the version and init entry points, plus the
 // file-local slot that keeps the host table (owned by the host, lives as long as the process).
-#define NIGHTJAR_DETAIL_COMMON_ENTRY_POINTS()                                           \
-  namespace {                                                                          \
-  const nj_host_api* nightjar_detail_host = nullptr;                                   \
-  }                                                                                    \
-  extern "C" NIGHTJAR_EXPORT uint32_t nj_function_abi_version(void) {                  \
-    return NJ_ABI_VERSION;                                                             \
-  }                                                                                    \
-  extern "C" NIGHTJAR_EXPORT int nj_function_init(const nj_host_api* host) {           \
-    return ::nightjar::internal::AcceptHost(host, &nightjar_detail_host);              \
+#define NIGHTJAR_DETAIL_COMMON_ENTRY_POINTS()                                                  \
+  namespace {                                                                                  \
+  const nj_host_api* nightjar_detail_host = nullptr;                                           \
+  }                                                                                            \
+  extern "C" NIGHTJAR_EXPORT uint32_t nj_function_abi_version(void) { return NJ_ABI_VERSION; } \
+  extern "C" NIGHTJAR_EXPORT int nj_function_init(const nj_host_api* host) {                   \
+    return ::nightjar::internal::AcceptHost(host, &nightjar_detail_host);                      \
   }
 
 // Registers `HANDLER`, callable as
@@ -255,21 +262,20 @@ int DestroyState(void* worker_state) noexcept {
 // as this library's function. `input` is borrowed until the handler returns. No per-worker
 // state: create_worker stores nullptr, destroy_worker does nothing. Use once per library,
 // at namespace scope.
-#define NIGHTJAR_FUNCTION(HANDLER)                                                     \
-  NIGHTJAR_DETAIL_COMMON_ENTRY_POINTS()                                                \
-  extern "C" NIGHTJAR_EXPORT int nj_function_create_worker(const char*,               \
-                                                           void** worker_state) {     \
-    if (worker_state != nullptr) *worker_state = nullptr;                              \
-    return 0;                                                                          \
-  }                                                                                    \
-  extern "C" NIGHTJAR_EXPORT int nj_function_destroy_worker(void*) { return 0; }        \
-  extern "C" NIGHTJAR_EXPORT nj_status nj_function_call(void*, nj_call* call,          \
-                                                        const void* input, size_t size) { \
-    return ::nightjar::internal::RunCall(                                              \
-        nightjar_detail_host, call, input, size,                                       \
-        [](::nightjar::Context& ctx, std::string_view in) -> nj_status {               \
-          return HANDLER(ctx, in);                                                     \
-        });                                                                            \
+#define NIGHTJAR_FUNCTION(HANDLER)                                                               \
+  NIGHTJAR_DETAIL_COMMON_ENTRY_POINTS()                                                          \
+  extern "C" NIGHTJAR_EXPORT int nj_function_create_worker(const char*, void** worker_state) {   \
+    if (worker_state != nullptr) *worker_state = nullptr;                                        \
+    return 0;                                                                                    \
+  }                                                                                              \
+  extern "C" NIGHTJAR_EXPORT int nj_function_destroy_worker(void*) { return 0; }                 \
+  extern "C" NIGHTJAR_EXPORT nj_status nj_function_call(void*, nj_call* call, const void* input, \
+                                                        size_t size) {                           \
+    return ::nightjar::internal::RunCall(                                                        \
+        nightjar_detail_host, call, input, size,                                                 \
+        [](::nightjar::Context& ctx, std::string_view in) -> nj_status {                         \
+          return HANDLER(ctx, in);                                                               \
+        });                                                                                      \
   }
 
 // Like NIGHTJAR_FUNCTION, with one `STATE` object per worker slot, callable as
@@ -278,21 +284,21 @@ int DestroyState(void* worker_state) noexcept {
 // has such a constructor, else by default) and deleted in destroy_worker; it is owned by
 // the library and only ever touched by the thread running that slot's calls. A throwing
 // constructor fails create_worker; it is not destroyed after a crash.
-#define NIGHTJAR_FUNCTION_WITH_STATE(STATE, HANDLER)                                   \
-  NIGHTJAR_DETAIL_COMMON_ENTRY_POINTS()                                                \
-  extern "C" NIGHTJAR_EXPORT int nj_function_create_worker(const char* function_name, \
-                                                           void** worker_state) {     \
-    return ::nightjar::internal::CreateState<STATE>(function_name, worker_state);      \
-  }                                                                                    \
-  extern "C" NIGHTJAR_EXPORT int nj_function_destroy_worker(void* worker_state) {      \
-    return ::nightjar::internal::DestroyState<STATE>(worker_state);                    \
-  }                                                                                    \
+#define NIGHTJAR_FUNCTION_WITH_STATE(STATE, HANDLER)                                       \
+  NIGHTJAR_DETAIL_COMMON_ENTRY_POINTS()                                                    \
+  extern "C" NIGHTJAR_EXPORT int nj_function_create_worker(const char* function_name,      \
+                                                           void** worker_state) {          \
+    return ::nightjar::internal::CreateState<STATE>(function_name, worker_state);          \
+  }                                                                                        \
+  extern "C" NIGHTJAR_EXPORT int nj_function_destroy_worker(void* worker_state) {          \
+    return ::nightjar::internal::DestroyState<STATE>(worker_state);                        \
+  }                                                                                        \
   extern "C" NIGHTJAR_EXPORT nj_status nj_function_call(void* worker_state, nj_call* call, \
-                                                        const void* input, size_t size) { \
-    if (worker_state == nullptr) return NJ_ERR_INTERNAL;                               \
-    return ::nightjar::internal::RunCall(                                              \
-        nightjar_detail_host, call, input, size,                                       \
-        [worker_state](::nightjar::Context& ctx, std::string_view in) -> nj_status {   \
-          return HANDLER(*static_cast<STATE*>(worker_state), ctx, in);                 \
-        });                                                                            \
+                                                        const void* input, size_t size) {  \
+    if (worker_state == nullptr) return NJ_ERR_INTERNAL;                                   \
+    return ::nightjar::internal::RunCall(                                                  \
+        nightjar_detail_host, call, input, size,                                           \
+        [worker_state](::nightjar::Context& ctx, std::string_view in) -> nj_status {       \
+          return HANDLER(*static_cast<STATE*>(worker_state), ctx, in);                     \
+        });                                                                                \
   }

@@ -12,7 +12,6 @@
 #include "config/config.h"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
@@ -63,10 +62,6 @@ std::string LineOf(const YAML::Node& node) {
   return " (line " + std::to_string(mark.line + 1) + ")";
 }
 
-[[noreturn]] void Fail(const std::string& path, const std::string& what) {
-  throw ConfigError(path + ": " + what);
-}
-
 [[noreturn]] void Fail(const std::string& path, const std::string& what, const YAML::Node& at) {
   throw ConfigError(path + ": " + what + LineOf(at));
 }
@@ -107,15 +102,20 @@ std::string RangeMessage(int64_t lo, uint64_t hi, uint64_t type_max, const std::
   return "must be between " + std::to_string(lo) + " and " + std::to_string(hi) + ", got " + got;
 }
 
-// Reads a plain decimal integer in [lo, hi]. No sign, hex, octal, exponent or fraction:
-// YAML 1.1 and 1.2 disagree on several of those, and a config should mean one thing.
+// True for decimal digits with no leading zero (other than "0" itself): YAML 1.1 reads "010"
+// as octal 8 and YAML 1.2 as 10, and a config should mean one thing.
+bool IsPlainDecimal(std::string_view s) {
+  if (s.empty() || s.find_first_not_of("0123456789") != std::string_view::npos) return false;
+  return s.size() == 1 || s[0] != '0';
+}
+
+// Reads a plain decimal integer in [lo, hi]. No sign, hex, octal, exponent or fraction.
 uint64_t ReadUnsigned(const YAML::Node& node, const std::string& path, uint64_t lo, uint64_t hi,
                       uint64_t type_max) {
   const std::string& s = node.IsScalar() ? node.Scalar() : std::string();
   uint64_t value = 0;
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
-  const bool digits_only = !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
-  if (!IsPlainScalar(node) || !digits_only) {
+  if (!IsPlainScalar(node) || !IsPlainDecimal(s)) {
     Fail(path, "expected an unsigned integer, got " + Describe(node), node);
   }
   if (ec == std::errc::result_out_of_range || value > type_max) {
@@ -133,17 +133,14 @@ uint64_t ReadUnsigned(const YAML::Node& node, const std::string& path, uint64_t 
 int64_t ReadSigned(const YAML::Node& node, const std::string& path, int64_t lo, int64_t hi,
                    int64_t type_max) {
   const std::string& s = node.IsScalar() ? node.Scalar() : std::string();
-  const std::string_view digits = (!s.empty() && s[0] == '-') ? std::string_view(s).substr(1)
-                                                               : std::string_view(s);
-  const bool digits_only =
-      !digits.empty() && digits.find_first_not_of("0123456789") == std::string_view::npos;
-  if (!IsPlainScalar(node) || !digits_only) {
+  const std::string_view digits =
+      (!s.empty() && s[0] == '-') ? std::string_view(s).substr(1) : std::string_view(s);
+  if (!IsPlainScalar(node) || !IsPlainDecimal(digits)) {
     Fail(path, "expected an integer, got " + Describe(node), node);
   }
   int64_t value = 0;
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
-  if (ec == std::errc::result_out_of_range || value > type_max ||
-      value < -type_max - 1) {
+  if (ec == std::errc::result_out_of_range || value > type_max || value < -type_max - 1) {
     Fail(path, "value " + s + " is out of range", node);
   }
   if (ec != std::errc() || end != s.data() + s.size()) {
@@ -202,7 +199,8 @@ std::set<std::string> ReadMapping(const YAML::Node& node, const std::string& pat
   for (const auto& entry : node) {
     const YAML::Node& key_node = entry.first;
     if (!key_node.IsScalar()) {
-      Fail(path, "keys must be strings, got " + Describe(key_node), key_node);
+      Fail(path.empty() ? "config" : path, "keys must be strings, got " + Describe(key_node),
+           key_node);
     }
     const std::string& key = key_node.Scalar();
     const std::string key_path = path.empty() ? key : path + "." + key;
@@ -215,23 +213,20 @@ std::set<std::string> ReadMapping(const YAML::Node& node, const std::string& pat
 }
 
 void ParseGateway(const YAML::Node& node, GatewayConfig& g) {
-  ReadMapping(node, "gateway",
-              {
-                  {"host", [&](auto& v, auto& p) { g.host = ReadNonEmptyString(v, p); }},
-                  {"http_port", [&](auto& v, auto& p) { g.http_port = ReadInt(v, p, 0, kMaxPort); }},
-                  {"engine_port",
-                   [&](auto& v, auto& p) { g.engine_port = ReadInt(v, p, 0, kMaxPort); }},
-                  {"max_body_bytes",
-                   [&](auto& v, auto& p) { g.max_body_bytes = ReadU64(v, p, 1); }},
-                  {"max_header_bytes",
-                   [&](auto& v, auto& p) {
-                     g.max_header_bytes = ReadU32(v, p, kMinHeaderBytes, kMaxHeaderBytes);
-                   }},
-                  {"idle_timeout_ms",
-                   [&](auto& v, auto& p) { g.idle_timeout_ms = ReadI64(v, p, 1); }},
-                  {"max_connections",
-                   [&](auto& v, auto& p) { g.max_connections = ReadU32(v, p, 1); }},
-              });
+  ReadMapping(
+      node, "gateway",
+      {
+          {"host", [&](auto& v, auto& p) { g.host = ReadNonEmptyString(v, p); }},
+          {"http_port", [&](auto& v, auto& p) { g.http_port = ReadInt(v, p, 0, kMaxPort); }},
+          {"engine_port", [&](auto& v, auto& p) { g.engine_port = ReadInt(v, p, 0, kMaxPort); }},
+          {"max_body_bytes", [&](auto& v, auto& p) { g.max_body_bytes = ReadU64(v, p, 1); }},
+          {"max_header_bytes",
+           [&](auto& v, auto& p) {
+             g.max_header_bytes = ReadU32(v, p, kMinHeaderBytes, kMaxHeaderBytes);
+           }},
+          {"idle_timeout_ms", [&](auto& v, auto& p) { g.idle_timeout_ms = ReadI64(v, p, 1); }},
+          {"max_connections", [&](auto& v, auto& p) { g.max_connections = ReadU32(v, p, 1); }},
+      });
 }
 
 // "host:port" with a port in 1..65535; an IPv6 host must be bracketed ("[::1]:10007") or the
@@ -255,26 +250,26 @@ void CheckHostPort(const std::string& s, const std::string& path, const YAML::No
 }
 
 void ParseEngine(const YAML::Node& node, EngineConfig& e) {
-  ReadMapping(node, "engine",
-              {
-                  {"io_threads",
-                   [&](auto& v, auto& p) { e.io_threads = ReadInt(v, p, 1, kMaxIoThreads); }},
-                  {"ipc_root",
-                   [&](auto& v, auto& p) {
-                     e.ipc_root = ReadNonEmptyString(v, p);
-                     if (e.ipc_root.front() != '/') {
-                       Fail(p, "must be an absolute path, got " + Quote(e.ipc_root), v);
-                     }
-                   }},
-                  {"default_timeout_ms",
-                   [&](auto& v, auto& p) { e.default_timeout_ms = ReadI64(v, p, 1); }},
-                  {"max_queue", [&](auto& v, auto& p) { e.max_queue = ReadU32(v, p, 1); }},
-                  {"gateway",
-                   [&](auto& v, auto& p) {
-                     e.gateway = ReadNonEmptyString(v, p);
-                     CheckHostPort(e.gateway, p, v);
-                   }},
-              });
+  ReadMapping(
+      node, "engine",
+      {
+          {"io_threads", [&](auto& v, auto& p) { e.io_threads = ReadInt(v, p, 1, kMaxIoThreads); }},
+          {"ipc_root",
+           [&](auto& v, auto& p) {
+             e.ipc_root = ReadNonEmptyString(v, p);
+             if (e.ipc_root.front() != '/') {
+               Fail(p, "must be an absolute path, got " + Quote(e.ipc_root), v);
+             }
+           }},
+          {"default_timeout_ms",
+           [&](auto& v, auto& p) { e.default_timeout_ms = ReadI64(v, p, 1); }},
+          {"max_queue", [&](auto& v, auto& p) { e.max_queue = ReadU32(v, p, 1); }},
+          {"gateway",
+           [&](auto& v, auto& p) {
+             e.gateway = ReadNonEmptyString(v, p);
+             CheckHostPort(e.gateway, p, v);
+           }},
+      });
 }
 
 bool IsValidFunctionName(const std::string& name) {
@@ -297,9 +292,9 @@ std::string ResolveHandler(const std::string& handler, const fs::path& base_dir,
   std::error_code ec;
   const fs::file_status st = fs::status(resolved, ec);
   if (ec || !fs::exists(st)) {
-    Fail(path, "handler file " + Quote(resolved.string()) + " does not exist" +
-                   (ec && ec != std::errc::no_such_file_or_directory ? " (" + ec.message() + ")"
-                                                                     : ""),
+    Fail(path,
+         "handler file " + Quote(resolved.string()) + " does not exist" +
+             (ec && ec != std::errc::no_such_file_or_directory ? " (" + ec.message() + ")" : ""),
          at);
   }
   if (!fs::is_regular_file(st)) {
@@ -354,7 +349,8 @@ FunctionConfig ParseFunction(const YAML::Node& node, const std::string& path,
 
   if (!seen.count("name")) Fail(path + ".name", "required", node);
   if (!IsValidFunctionName(f.name)) {
-    Fail(path + ".name", "invalid function name " + Quote(f.name) + "; expected 1 to 64 of [A-Za-z0-9_.-]",
+    Fail(path + ".name",
+         "invalid function name " + Quote(f.name) + "; expected 1 to 64 of [A-Za-z0-9_.-]",
          name_node);
   }
   if (f.runtime != "cpp") {
@@ -394,8 +390,9 @@ void ParseFunctions(const YAML::Node& node, const fs::path& base_dir,
     Fail("functions", "expected a sequence of functions, got " + Describe(node), node);
   }
   if (node.size() > kMaxFunctions) {
-    Fail("functions", "too many functions (" + std::to_string(node.size()) + "); at most " +
-                          std::to_string(kMaxFunctions),
+    Fail("functions",
+         "too many functions (" + std::to_string(node.size()) + "); at most " +
+             std::to_string(kMaxFunctions),
          node);
   }
   std::map<std::string, size_t> index_by_name;
@@ -456,8 +453,9 @@ Result<Config> ParseConfig(std::string_view yaml, const std::string& base_dir) {
     // independent of a later chdir.
     std::error_code ec;
     fs::path base = fs::absolute(base_dir.empty() ? fs::path(".") : fs::path(base_dir), ec);
-    if (ec) return InvalidArgument("cannot resolve config directory " + Quote(base_dir) + ": " +
-                                   ec.message());
+    if (ec)
+      return InvalidArgument("cannot resolve config directory " + Quote(base_dir) + ": " +
+                             ec.message());
     base = base.lexically_normal();
 
     std::vector<YAML::Node> docs;

@@ -5,6 +5,8 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <condition_variable>
+
 #include "base/check.h"
 #include "base/clock.h"
 #include "base/logging.h"
@@ -99,6 +101,24 @@ void EventLoop::Dispatch(Task task) {
   } else {
     Post(std::move(task));
   }
+}
+
+void EventLoop::RunAndWait(const Task& task) {
+  if (InLoopThread()) {
+    task();
+    return;
+  }
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  Post([&] {
+    task();
+    std::lock_guard<std::mutex> lock(mu);
+    done = true;
+    cv.notify_all();
+  });
+  std::unique_lock<std::mutex> lock(mu);
+  cv.wait(lock, [&] { return done; });
 }
 
 void EventLoop::RunPostedTasks() {

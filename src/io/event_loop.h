@@ -47,6 +47,9 @@ class EventLoop {
   void Post(Task task);
   // Runs `task` now if called on the loop thread, else Post()s it.
   void Dispatch(Task task);
+  // Runs `task` on the loop thread and returns once it has run. For shutdown paths on
+  // the owning thread; the loop must be running (or this is the loop thread).
+  void RunAndWait(const Task& task);
   bool InLoopThread() const { return std::this_thread::get_id() == thread_id_.load(); }
 
   // fd registration. Fails with errno from epoll_ctl.

@@ -1,0 +1,48 @@
+// CallTable implementation.
+#include "engine/call_table.h"
+
+namespace nightjar::engine {
+
+bool CallTable::Insert(std::unique_ptr<CallRecord> rec) {
+  std::lock_guard<std::mutex> lock(mu_);
+  uint64_t id = rec->call_id;
+  return calls_.emplace(id, std::move(rec)).second;
+}
+
+std::unique_ptr<CallRecord> CallTable::Take(uint64_t call_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = calls_.find(call_id);
+  if (it == calls_.end()) return nullptr;
+  auto rec = std::move(it->second);
+  calls_.erase(it);
+  return rec;
+}
+
+bool CallTable::MarkDispatched(uint64_t call_id, uint64_t callee_channel, proto::Message* out) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = calls_.find(call_id);
+  if (it == calls_.end()) return false;
+  it->second->callee_channel = callee_channel;
+  *out = it->second->dispatch;
+  return true;
+}
+
+bool CallTable::Contains(uint64_t call_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return calls_.count(call_id) != 0;
+}
+
+std::vector<std::unique_ptr<CallRecord>> CallTable::TakeAll() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::unique_ptr<CallRecord>> out;
+  for (auto& [id, rec] : calls_) out.push_back(std::move(rec));
+  calls_.clear();
+  return out;
+}
+
+size_t CallTable::size() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return calls_.size();
+}
+
+}  // namespace nightjar::engine

@@ -1,0 +1,55 @@
+// CallTable: every call the engine has accepted and not yet answered, by call id.
+// Exactly-one-answer rests on Take(): whoever removes a record (completion, deadline,
+// worker death, shutdown) is the one who answers it; everyone else finds nothing.
+// Thread rule: all methods are safe from any thread (one short lock).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "io/event_loop.h"
+#include "proto/message.h"
+
+namespace nightjar::engine {
+
+// Answer to an external call: (status, output or error text). Called exactly once, on an
+// engine I/O thread.
+using ExternalDone = std::function<void(proto::CallStatus, std::string)>;
+
+struct CallRecord {
+  uint64_t call_id = 0;
+  uint32_t function_id = 0;
+  ExternalDone external_done;      // set for external calls
+  uint64_t caller_channel = 0;     // internal calls: the caller's channel
+  uint64_t callee_channel = 0;     // set once dispatched
+  int64_t arrival_ns = 0;
+  int64_t deadline_ns = 0;
+  io::EventLoop* timer_loop = nullptr;
+  io::EventLoop::TimerId timer_id = 0;
+  proto::Message dispatch;         // the DISPATCH message, payload attached
+};
+
+class CallTable {
+ public:
+  // False if the id is already present (a misbehaving worker reusing an id).
+  bool Insert(std::unique_ptr<CallRecord> rec);
+  // Removes and returns the record; nullptr if absent (already answered).
+  std::unique_ptr<CallRecord> Take(uint64_t call_id);
+  // Copies the DISPATCH message out and records the callee; false if absent.
+  bool MarkDispatched(uint64_t call_id, uint64_t callee_channel, proto::Message* out);
+  bool Contains(uint64_t call_id);
+  std::vector<std::unique_ptr<CallRecord>> TakeAll();
+  size_t size();
+
+ private:
+  std::mutex mu_;
+  std::unordered_map<uint64_t, std::unique_ptr<CallRecord>> calls_;
+};
+
+}  // namespace nightjar::engine

@@ -1,0 +1,461 @@
+// Engine implementation: call admission, dispatch, completion, deadlines and worker
+// lifecycle. See engine.h and docs/architecture.md for the call paths.
+#include "engine/engine.h"
+
+#include <fstream>
+
+#include "base/clock.h"
+#include "base/logging.h"
+#include "engine/launcher_pool.h"
+#include "ipc/channel.h"
+#include "proto/function_directory.h"
+
+namespace nightjar::engine {
+
+using ipc::PayloadKind;
+using proto::CallId;
+using proto::CallStatus;
+using proto::Message;
+using proto::MessageType;
+
+namespace {
+// Gap left between the counters of two successive users of one worker id: calls of the
+// dead predecessor still in flight keep their ids unique (proto/message.h, CallId).
+constexpr uint32_t kCounterGap = 1u << 20;
+}  // namespace
+
+Engine::Engine(const config::Config& config, EngineOptions options, io::LoopThreads* loops)
+    : config_(config), options_(std::move(options)), loops_(loops) {
+  dispatchers_.resize(config_.functions.size() + 1);
+  for (const auto& f : config_.functions) dispatchers_[f.id] = std::make_unique<Dispatcher>(f);
+}
+
+Engine::~Engine() { Stop(); }
+
+Status Engine::Start() {
+  auto root = ipc::IpcRoot::Create(options_.ipc_root_base);
+  if (!root.ok()) return root.status();
+  root_.emplace(std::move(*root));
+  proto::FunctionDirectory dir;
+  for (const auto& f : config_.functions) dir.Add(f.id, f.name);
+  {
+    std::ofstream out(root_->FunctionDirectoryPath());
+    out << dir.Serialize();
+    if (!out) return Internal("cannot write " + root_->FunctionDirectoryPath());
+  }
+  launchers_ = std::make_unique<LauncherPool>(this, config_, *root_, options_.self_exe,
+                                              loops_->loop(0));
+  NJ_RETURN_IF_ERROR(launchers_->Start());
+  for (const auto& f : config_.functions) StartWorkers(f.id);
+  return Status::Ok();
+}
+
+Status Engine::WaitReady(int64_t timeout_ms) {
+  auto all_ready = [&]() -> const config::FunctionConfig* {
+    for (const auto& f : config_.functions) {
+      int want = static_cast<int>(std::max<uint32_t>(f.min_workers, 1));
+      if (dispatchers_[f.id]->ready_workers() < want) return &f;
+    }
+    return nullptr;
+  };
+  std::unique_lock<std::mutex> lock(ready_mu_);
+  if (ready_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+                         [&] { return all_ready() == nullptr; })) {
+    return Status::Ok();
+  }
+  const config::FunctionConfig* f = all_ready();
+  return Status(StatusCode::kDeadlineExceeded,
+                "function " + (f ? f->name : std::string("?")) +
+                    " has no ready worker after " + std::to_string(timeout_ms) +
+                    " ms (see the worker's log lines above)");
+}
+
+void Engine::NotifyReadyChanged() {
+  std::lock_guard<std::mutex> lock(ready_mu_);
+  ready_cv_.notify_all();
+}
+
+void Engine::Stop() {
+  if (stopping_.exchange(true) || !root_) return;
+  // Every call still in flight gets its one answer, on a loop thread like any other.
+  for (auto& rec : calls_.TakeAll()) {
+    std::shared_ptr<CallRecord> shared(rec.release());
+    io::EventLoop* loop = shared->timer_loop ? shared->timer_loop : loops_->loop(0);
+    loop->Post([this, shared] {
+      CancelDeadline(shared.get());
+      Fail(std::make_unique<CallRecord>(std::move(*shared)), CallStatus::kUnavailable,
+           "engine is shutting down");
+    });
+  }
+  if (launchers_) launchers_->Stop();
+  // Close every channel on its own loop and wait for that to finish.
+  std::vector<std::shared_ptr<WorkerChannel>> channels;
+  {
+    std::lock_guard<std::mutex> lock(channels_mu_);
+    for (auto& [id, ch] : channels_) channels.push_back(ch);
+    channels_.clear();
+  }
+  for (auto& ch : channels) ch->loop()->RunAndWait([&] { ch->Close(*root_); });
+  root_->RemoveAll();
+}
+
+// ---------------------------------------------------------------------------------------
+// Admission and dispatch
+
+void Engine::SubmitExternal(std::string_view function, std::string_view input,
+                            int64_t timeout_ms, ExternalDone done) {
+  const config::FunctionConfig* f = config_.Find(function);
+  if (f == nullptr) {
+    done(CallStatus::kNotFound, "unknown function \"" + std::string(function) + "\"");
+    return;
+  }
+  if (stopping_.load()) {
+    done(CallStatus::kUnavailable, "engine is shutting down");
+    return;
+  }
+  if (input.size() > f->max_payload_bytes) {
+    done(CallStatus::kTooLarge, "input of " + std::to_string(input.size()) +
+                                    " bytes exceeds the limit of " +
+                                    std::to_string(f->max_payload_bytes) + " for " + f->name);
+    return;
+  }
+  auto rec = std::make_unique<CallRecord>();
+  rec->call_id = CallId::Make(f->id, 0, 0, external_counter_.fetch_add(1));
+  rec->function_id = f->id;
+  rec->external_done = std::move(done);
+  rec->arrival_ns = MonotonicNowNs();
+  int64_t ms = timeout_ms > 0 ? timeout_ms : config_.TimeoutMs(*f);
+  rec->deadline_ns = rec->arrival_ns + ms * 1'000'000;
+  rec->dispatch = proto::MakeMessage(MessageType::kDispatch);
+  rec->dispatch.header.call_id = rec->call_id;
+  rec->dispatch.header.deadline_ns = rec->deadline_ns;
+  if (Status st = ipc::AttachPayload(*root_, PayloadKind::kInput, input, &rec->dispatch);
+      !st.ok()) {
+    Fail(std::move(rec), CallStatus::kInternal, st.message());
+    return;
+  }
+  Admit(std::move(rec), dispatchers_[f->id].get());
+}
+
+void Engine::Admit(std::unique_ptr<CallRecord> rec, Dispatcher* d) {
+  ArmDeadline(rec.get());
+  uint64_t id = rec->call_id;
+  // The record goes in before the dispatcher sees the id: a worker may finish the call
+  // before Admit() even returns.
+  if (!calls_.Insert(std::move(rec))) {
+    NJ_LOG(kWarning) << "duplicate call id " << id << " refused";
+    return;
+  }
+  std::shared_ptr<WorkerChannel> worker;
+  switch (d->Admit(id, config_.engine.max_queue, &worker)) {
+    case Dispatcher::AdmitResult::kDispatchNow:
+      SendDispatch(worker, id);
+      return;
+    case Dispatcher::AdmitResult::kQueued:
+      if (d->ShouldGrow()) StartWorker(d);
+      return;
+    case Dispatcher::AdmitResult::kQueueFull:
+      if (auto r = calls_.Take(id)) {
+        CancelDeadline(r.get());
+        Fail(std::move(r), CallStatus::kUnavailable,
+             "function " + d->config().name + " is overloaded (queue full)");
+      }
+      return;
+    case Dispatcher::AdmitResult::kNoWorkers:
+      if (auto r = calls_.Take(id)) {
+        CancelDeadline(r.get());
+        Fail(std::move(r), CallStatus::kUnavailable,
+             "function " + d->config().name + " has no running workers");
+      }
+      return;
+  }
+}
+
+void Engine::SendDispatch(const std::shared_ptr<WorkerChannel>& w, uint64_t call_id) {
+  Message msg;
+  if (!calls_.MarkDispatched(call_id, w->channel(), &msg)) {
+    WorkerFree(w);  // answered meanwhile (deadline): take the next one
+    return;
+  }
+  w->Send(&msg);
+}
+
+void Engine::WorkerFree(const std::shared_ptr<WorkerChannel>& w) {
+  Dispatcher* d = dispatchers_[w->function_id()].get();
+  for (;;) {
+    uint64_t next = d->OnWorkerFree(w, [this](uint64_t id) { return calls_.Contains(id); });
+    if (next == 0) return;
+    Message msg;
+    if (calls_.MarkDispatched(next, w->channel(), &msg)) {
+      w->Send(&msg);
+      return;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Deadlines
+
+void Engine::ArmDeadline(CallRecord* rec) {
+  io::EventLoop* loop = nullptr;
+  for (size_t i = 0; i < loops_->size(); ++i) {
+    if (loops_->loop(i)->InLoopThread()) loop = loops_->loop(i);
+  }
+  if (loop == nullptr) return;  // not on a loop thread: only during shutdown races
+  uint64_t id = rec->call_id;
+  rec->timer_loop = loop;
+  rec->timer_id = loop->RunAt(rec->deadline_ns, [this, id] { OnDeadline(id); });
+}
+
+void Engine::CancelDeadline(CallRecord* rec) {
+  if (rec->timer_loop == nullptr) return;
+  io::EventLoop* loop = rec->timer_loop;
+  io::EventLoop::TimerId t = rec->timer_id;
+  loop->Dispatch([loop, t] { loop->Cancel(t); });
+}
+
+void Engine::OnDeadline(uint64_t call_id) {
+  auto rec = calls_.Take(call_id);
+  if (!rec) return;
+  rec->timer_loop = nullptr;  // this timer has fired
+  // A queued call's input was never consumed; a dispatched one's belongs to the callee.
+  if (rec->callee_channel == 0) ipc::DiscardPayload(*root_, PayloadKind::kInput, rec->dispatch);
+  Fail(std::move(rec), CallStatus::kTimeout, "deadline exceeded");
+}
+
+// ---------------------------------------------------------------------------------------
+// Answers
+
+void Engine::Fail(std::unique_ptr<CallRecord> rec, CallStatus status, std::string message) {
+  NJ_LOG(kDebug) << "call " << rec->call_id << " failed: " << proto::CallStatusName(status)
+                 << ": " << message;
+  if (rec->external_done) {
+    rec->external_done(status, std::move(message));
+    return;
+  }
+  auto caller = FindChannel(rec->caller_channel);
+  if (!caller) return;  // the caller died; nobody is waiting
+  Message msg = proto::MakeMessage(MessageType::kComplete);
+  msg.header.call_id = rec->call_id;
+  msg.header.status = static_cast<uint16_t>(status);
+  if (message.size() > proto::kInlinePayloadSize) message.resize(proto::kInlinePayloadSize);
+  (void)ipc::AttachPayload(*root_, PayloadKind::kOutput, message, &msg);
+  caller->Send(&msg);
+}
+
+void Engine::DeliverCompletion(std::unique_ptr<CallRecord> rec, const Message& msg) {
+  CancelDeadline(rec.get());
+  if (rec->external_done) {
+    auto payload = ipc::TakePayload(*root_, PayloadKind::kOutput, msg);
+    if (!payload.ok()) {
+      rec->external_done(CallStatus::kInternal, payload.status().message());
+    } else {
+      rec->external_done(msg.call_status(), std::move(*payload));
+    }
+    return;
+  }
+  // Internal call whose callee could not reach the caller directly: forward it; the
+  // payload region (if any) now belongs to the caller.
+  auto caller = FindChannel(rec->caller_channel);
+  if (!caller) {
+    ipc::DiscardPayload(*root_, PayloadKind::kOutput, msg);
+    return;
+  }
+  Message fwd = msg;
+  caller->Send(&fwd);
+}
+
+// ---------------------------------------------------------------------------------------
+// Messages from workers
+
+void Engine::OnWorkerMessage(WorkerChannel* w, const Message& msg) {
+  switch (msg.type()) {
+    case MessageType::kInvoke:
+      HandleInvoke(w, msg);
+      return;
+    case MessageType::kComplete:
+    case MessageType::kCompleteNotice: {
+      auto rec = calls_.Take(msg.header.call_id);
+      if (rec) {
+        if (msg.type() == MessageType::kComplete) {
+          DeliverCompletion(std::move(rec), msg);
+        } else {
+          CancelDeadline(rec.get());
+        }
+      } else if (msg.type() == MessageType::kComplete) {
+        ipc::DiscardPayload(*root_, PayloadKind::kOutput, msg);  // late: already answered
+      }
+      if (auto self = FindChannel(w->channel())) WorkerFree(self);
+      return;
+    }
+    case MessageType::kWorkerHello:
+      HandleHello(w, msg);
+      return;
+    default:
+      NJ_LOG(kWarning) << "worker channel " << w->channel() << " sent unexpected type "
+                       << msg.header.type << "; closing it";
+      OnWorkerGone(w->channel());
+  }
+}
+
+void Engine::HandleHello(WorkerChannel* w, const Message& msg) {
+  auto self = FindChannel(w->channel());
+  if (!self) return;
+  w->pid = static_cast<int>(msg.header.call_id);
+  if (Status st = w->OpenInput(*root_); !st.ok()) {
+    NJ_LOG(kError) << "cannot open worker input: " << st.message();
+    OnWorkerGone(w->channel());
+    return;
+  }
+  Message welcome = proto::MakeMessage(MessageType::kWorkerWelcome);
+  {
+    std::lock_guard<std::mutex> lock(ids_mu_);
+    welcome.header.call_id = next_counter_[w->worker_id()];
+  }
+  w->NoteCounter(static_cast<uint32_t>(welcome.header.call_id));
+  w->Send(&welcome);
+  WorkerFree(self);
+  NotifyReadyChanged();
+}
+
+void Engine::HandleInvoke(WorkerChannel* caller, const Message& msg) {
+  caller->NoteCounter(CallId::Counter(msg.header.call_id));
+  uint32_t fid = CallId::FunctionId(msg.header.call_id);
+  auto rec = std::make_unique<CallRecord>();
+  rec->call_id = msg.header.call_id;
+  rec->function_id = fid;
+  rec->caller_channel = caller->channel();
+  rec->arrival_ns = MonotonicNowNs();
+  rec->dispatch = msg;
+  rec->dispatch.header.type = static_cast<uint16_t>(MessageType::kDispatch);
+  rec->dispatch.header.reply_channel = caller->channel();
+  if (CallId::ClientId(msg.header.call_id) != caller->worker_id() || fid == 0 ||
+      fid >= dispatchers_.size()) {
+    ipc::DiscardPayload(*root_, PayloadKind::kInput, msg);
+    Fail(std::move(rec), CallStatus::kNotFound, "invalid call id from worker");
+    return;
+  }
+  Dispatcher* d = dispatchers_[fid].get();
+  // Deadlines propagate: the child gets at most the parent's remaining time.
+  int64_t own = rec->arrival_ns + config_.TimeoutMs(d->config()) * 1'000'000;
+  int64_t parent = msg.header.deadline_ns;
+  rec->deadline_ns = parent > 0 ? std::min(parent, own) : own;
+  rec->dispatch.header.deadline_ns = rec->deadline_ns;
+  if (msg.header.payload_size > d->config().max_payload_bytes) {
+    ipc::DiscardPayload(*root_, PayloadKind::kInput, msg);
+    Fail(std::move(rec), CallStatus::kTooLarge, "input exceeds the callee's payload limit");
+    return;
+  }
+  if (stopping_.load()) {
+    ipc::DiscardPayload(*root_, PayloadKind::kInput, msg);
+    Fail(std::move(rec), CallStatus::kUnavailable, "engine is shutting down");
+    return;
+  }
+  Admit(std::move(rec), d);
+}
+
+// ---------------------------------------------------------------------------------------
+// Worker lifecycle
+
+std::shared_ptr<WorkerChannel> Engine::FindChannel(uint64_t channel) {
+  std::lock_guard<std::mutex> lock(channels_mu_);
+  auto it = channels_.find(channel);
+  return it == channels_.end() ? nullptr : it->second;
+}
+
+uint16_t Engine::AllocateWorkerId() {
+  std::lock_guard<std::mutex> lock(ids_mu_);
+  if (!free_ids_.empty()) {
+    uint16_t id = free_ids_.back();
+    free_ids_.pop_back();
+    return id;
+  }
+  CHECK(max_id_ < CallId::kMaxClientId, "worker id space exhausted (16383 live workers)");
+  ++max_id_;
+  next_counter_.resize(max_id_ + 1, 0);
+  return max_id_;
+}
+
+void Engine::ReleaseWorkerId(uint16_t id, uint32_t last_counter) {
+  std::lock_guard<std::mutex> lock(ids_mu_);
+  next_counter_[id] = last_counter + kCounterGap;
+  free_ids_.push_back(id);
+}
+
+void Engine::StartWorkers(uint32_t function_id) {
+  Dispatcher* d = dispatchers_[function_id].get();
+  for (int n = d->WorkersToStart(); n > 0; --n) {
+    if (!StartWorker(d)) return;
+  }
+  // Calls may have queued while the pool was down.
+  if (d->ShouldGrow()) StartWorker(d);
+}
+
+bool Engine::StartWorker(Dispatcher* d) {
+  if (stopping_.load()) return false;
+  uint32_t function_id = d->config().id;
+  {
+    uint16_t wid = AllocateWorkerId();
+    uint64_t channel = next_channel_.fetch_add(1);
+    auto w = std::make_shared<WorkerChannel>(this, function_id, loops_->Next(), channel, wid);
+    {
+      std::lock_guard<std::mutex> lock(channels_mu_);
+      channels_.emplace(channel, w);
+    }
+    if (Status st = w->Open(*root_); !st.ok()) {
+      NJ_LOG(kError) << "cannot create channel for " << d->config().name << ": " << st.message();
+      {
+        std::lock_guard<std::mutex> lock(channels_mu_);
+        channels_.erase(channel);
+      }
+      w->loop()->Post([this, w] { w->Close(*root_); });
+      ReleaseWorkerId(wid, 0);
+      return false;
+    }
+    d->AddStarting(w);
+    launchers_->StartWorker(function_id, channel, wid);
+  }
+  return true;
+}
+
+void Engine::OnLauncherReady(uint32_t function_id) { StartWorkers(function_id); }
+
+void Engine::OnWorkerGone(uint64_t channel) {
+  std::shared_ptr<WorkerChannel> w;
+  {
+    std::lock_guard<std::mutex> lock(channels_mu_);
+    auto it = channels_.find(channel);
+    if (it == channels_.end()) return;  // already handled (EOF and launcher report race)
+    w = it->second;
+    channels_.erase(it);
+  }
+  Dispatcher* d = dispatchers_[w->function_id()].get();
+  bool was_starting = w->state == WorkerChannel::State::kStarting;
+  uint64_t call = d->RemoveWorker(w.get());
+  w->loop()->Dispatch([this, w] { w->Close(*root_); });
+  ReleaseWorkerId(w->worker_id(), w->last_counter());
+  if (call != 0) {
+    if (auto rec = calls_.Take(call)) {
+      CancelDeadline(rec.get());
+      ipc::RemoveCallPayloads(*root_, call);
+      Fail(std::move(rec), CallStatus::kWorkerDied,
+           "worker of " + d->config().name + " exited while running the call");
+    }
+  }
+  if (stopping_.load()) return;
+  NJ_LOG(kWarning) << "worker " << w->worker_id() << " of " << d->config().name << " (pid "
+                   << w->pid << ") exited" << (call ? " mid-call" : "") << "; replacing it";
+  // A worker that dies before saying hello is a start failure: wait before retrying so a
+  // broken function does not spin the CPU.
+  uint32_t fid = w->function_id();
+  if (was_starting) {
+    loops_->loop(0)->Post([this, fid] {
+      loops_->loop(0)->RunAfterMs(500, [this, fid] { StartWorkers(fid); });
+    });
+  } else {
+    StartWorkers(fid);
+  }
+  NotifyReadyChanged();
+}
+
+}  // namespace nightjar::engine

@@ -1,0 +1,116 @@
+// Engine: one per host (DESIGN.md §2, §4, §5). Owns the message channels to every local
+// worker, one Dispatcher per function, the launchers, and the table of calls in flight.
+// Internal calls are served entirely here: a worker's INVOKE is dispatched to the callee
+// and the callee answers the caller directly (3 pipe hops), sending the engine only an
+// accounting notice.
+//
+// Thread rules: SubmitExternal() must be called on one of the engine's I/O loops (the
+// in-process gateway and the gateway link both run there). Start/WaitReady/Stop are for
+// the owning (main) thread; Stop() must run while the loops are still running. Every
+// other public method is an internal callback, documented where it is declared.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "config/config.h"
+#include "engine/call_table.h"
+#include "engine/dispatcher.h"
+#include "engine/worker_channel.h"
+#include "io/event_loop.h"
+#include "ipc/ipc_root.h"
+
+namespace nightjar::engine {
+
+class LauncherPool;
+
+struct EngineOptions {
+  std::string ipc_root_base;  // the instance directory is created under it
+  std::string self_exe;       // binary that implements `launcher` and `worker`
+};
+
+class Engine {
+ public:
+  Engine(const config::Config& config, EngineOptions options, io::LoopThreads* loops);
+  ~Engine();
+
+  // Creates the IPC root, starts launchers and the initial workers. Fails if the IPC
+  // root or the launcher socket cannot be created.
+  Status Start();
+  // Waits until every function has its initial workers ready. Fails with
+  // kDeadlineExceeded naming a function that is not ready.
+  Status WaitReady(int64_t timeout_ms);
+  // Answers every call in flight (kUnavailable), stops launchers and workers, removes
+  // the IPC root. Idempotent.
+  void Stop();
+
+  // Accepts an external call. `done` is called exactly once, on an engine loop thread
+  // (possibly before SubmitExternal returns). timeout_ms <= 0 uses the function's.
+  void SubmitExternal(std::string_view function, std::string_view input, int64_t timeout_ms,
+                      ExternalDone done);
+  bool HasFunction(std::string_view name) const { return config_.Find(name) != nullptr; }
+  const config::Config& config() const { return config_; }
+  const ipc::IpcRoot& ipc_root() const { return *root_; }
+  size_t calls_in_flight() { return calls_.size(); }
+
+  // --- internal callbacks ---
+  // A message from a worker's output pipe. Runs on the channel's loop.
+  void OnWorkerMessage(WorkerChannel* w, const proto::Message& msg);
+  // The worker's output pipe hit EOF, or its launcher reported the exit. Any thread.
+  void OnWorkerGone(uint64_t channel);
+  // A launcher reported ready (connected) or died. Loop 0.
+  void OnLauncherReady(uint32_t function_id);
+  std::shared_ptr<WorkerChannel> FindChannel(uint64_t channel);
+  Dispatcher* dispatcher(uint32_t function_id) { return dispatchers_[function_id].get(); }
+
+ private:
+  void Admit(std::unique_ptr<CallRecord> rec, Dispatcher* d);
+  void SendDispatch(const std::shared_ptr<WorkerChannel>& w, uint64_t call_id);
+  void WorkerFree(const std::shared_ptr<WorkerChannel>& w);
+  // Answers a call with an error (external callback, or a COMPLETE to the caller).
+  void Fail(std::unique_ptr<CallRecord> rec, proto::CallStatus status, std::string message);
+  void DeliverCompletion(std::unique_ptr<CallRecord> rec, const proto::Message& msg);
+  void ArmDeadline(CallRecord* rec);
+  void CancelDeadline(CallRecord* rec);
+  void OnDeadline(uint64_t call_id);
+  void HandleInvoke(WorkerChannel* caller, const proto::Message& msg);
+  void HandleHello(WorkerChannel* w, const proto::Message& msg);
+  // Tops the pool up to its initial size (and grows it by one if calls are waiting).
+  void StartWorkers(uint32_t function_id);
+  // Starts one worker; false if the engine is stopping or the channel cannot be made.
+  bool StartWorker(Dispatcher* d);
+  uint16_t AllocateWorkerId();
+  void ReleaseWorkerId(uint16_t id, uint32_t last_counter);
+  void NotifyReadyChanged();
+
+  const config::Config& config_;
+  EngineOptions options_;
+  io::LoopThreads* loops_;
+  std::optional<ipc::IpcRoot> root_;
+  std::vector<std::unique_ptr<Dispatcher>> dispatchers_;  // index = function id
+  std::unique_ptr<LauncherPool> launchers_;
+  CallTable calls_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<uint32_t> external_counter_{0};
+  std::atomic<uint64_t> next_channel_{1};
+
+  std::mutex channels_mu_;
+  std::unordered_map<uint64_t, std::shared_ptr<WorkerChannel>> channels_;
+
+  std::mutex ids_mu_;
+  std::vector<uint16_t> free_ids_;
+  std::vector<uint32_t> next_counter_;  // per worker id: first counter its next user takes
+  uint16_t max_id_ = 0;
+
+  std::mutex ready_mu_;
+  std::condition_variable ready_cv_;
+};
+
+}  // namespace nightjar::engine

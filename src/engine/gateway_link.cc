@@ -1,0 +1,141 @@
+// GatewayLink implementation.
+#include "engine/gateway_link.h"
+
+#include "base/logging.h"
+#include "engine/engine.h"
+#include "io/socket.h"
+#include "io/stream_connection.h"
+#include "proto/link_frame.h"
+
+namespace nightjar::engine {
+
+using proto::CallStatus;
+using proto::MessageType;
+
+class GatewayLinkConnection final : public io::StreamConnection {
+ public:
+  GatewayLinkConnection(GatewayLink* owner, Engine* engine, io::EventLoop* loop, UniqueFd fd)
+      : StreamConnection(loop, std::move(fd)), owner_(owner), engine_(engine) {}
+
+  void SendHello() {
+    std::string names;
+    for (const auto& f : engine_->config().functions) names += f.name + "\n";
+    proto::MessageHeader h{};
+    h.type = static_cast<uint16_t>(MessageType::kEngineHello);
+    std::string frame;
+    proto::AppendFrame(h, names, &frame);
+    Send(frame);
+  }
+
+ protected:
+  void OnData(std::string* in) override {
+    size_t off = 0;
+    proto::Frame f;
+    for (;;) {
+      proto::FrameStatus st = proto::TakeFrame(in, &off, &f);
+      if (st == proto::FrameStatus::kNeedMore) break;
+      if (st == proto::FrameStatus::kBad ||
+          static_cast<MessageType>(f.header.type) != MessageType::kLinkCall) {
+        NJ_LOG(kWarning) << "bad frame from gateway; closing link";
+        Close();
+        return;
+      }
+      HandleCall(f);
+    }
+    in->erase(0, off);
+  }
+  void OnClosed() override { owner_->OnDisconnected(); }
+
+ private:
+  void HandleCall(const proto::Frame& f) {
+    uint64_t id = f.header.call_id;
+    std::weak_ptr<GatewayLinkConnection> weak =
+        std::static_pointer_cast<GatewayLinkConnection>(shared_from_this());
+    io::EventLoop* home = loop();
+    auto reply = [weak, home, id](CallStatus status, std::string out) {
+      home->Dispatch([weak, id, status, out = std::move(out)] {
+        auto self = weak.lock();
+        if (!self || self->closed()) return;  // gateway gone: it answered the client already
+        proto::MessageHeader h{};
+        h.type = static_cast<uint16_t>(MessageType::kLinkResult);
+        h.call_id = id;
+        h.status = static_cast<uint16_t>(status);
+        std::string frame;
+        proto::AppendFrame(h, out, &frame);
+        self->Send(frame);
+      });
+    };
+    size_t nul = f.payload.find('\0');
+    if (nul == std::string::npos) {
+      reply(CallStatus::kBadRequest, "malformed link call");
+      return;
+    }
+    std::string_view payload(f.payload);
+    engine_->SubmitExternal(payload.substr(0, nul), payload.substr(nul + 1),
+                            f.header.deadline_ns / 1'000'000, std::move(reply));
+  }
+
+  GatewayLink* owner_;
+  Engine* engine_;
+};
+
+GatewayLink::GatewayLink(Engine* engine, io::EventLoop* loop, std::string host, int port)
+    : engine_(engine), loop_(loop), host_(std::move(host)), port_(port) {}
+
+GatewayLink::~GatewayLink() { Stop(); }
+
+void GatewayLink::Start() { connector_ = std::thread([this] { ConnectLoop(); }); }
+
+void GatewayLink::ConnectLoop() {
+  bool warned = false;
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    if (current_) {
+      cv_.wait(lock, [&] { return stopping_ || !current_; });
+      continue;
+    }
+    lock.unlock();
+    auto fd = io::ConnectTcp(host_, port_);
+    lock.lock();
+    if (stopping_) break;
+    if (!fd.ok()) {
+      if (!warned) NJ_LOG(kWarning) << fd.status().message() << "; retrying every 500 ms";
+      warned = true;
+      cv_.wait_for(lock, std::chrono::milliseconds(500), [&] { return stopping_; });
+      continue;
+    }
+    warned = false;
+    auto conn = std::make_shared<GatewayLinkConnection>(this, engine_, loop_, std::move(*fd));
+    current_ = conn;
+    loop_->Post([conn] {
+      if (!conn->Start().ok()) {
+        conn->Close();
+        return;
+      }
+      conn->SendHello();
+    });
+    NJ_LOG(kInfo) << "connected to gateway " << host_ << ":" << port_;
+  }
+}
+
+void GatewayLink::OnDisconnected() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!stopping_) NJ_LOG(kWarning) << "gateway link lost; reconnecting";
+  current_.reset();
+  cv_.notify_all();
+}
+
+void GatewayLink::Stop() {
+  std::shared_ptr<GatewayLinkConnection> conn;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+    conn = current_;
+    cv_.notify_all();
+  }
+  if (connector_.joinable()) connector_.join();
+  if (conn) loop_->RunAndWait([&] { conn->Close(); });
+}
+
+}  // namespace nightjar::engine

@@ -1,0 +1,218 @@
+// LauncherPool implementation.
+#include "engine/launcher_pool.h"
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
+#include "base/clock.h"
+#include "base/logging.h"
+#include "engine/engine.h"
+#include "io/socket.h"
+
+extern char** environ;
+
+namespace nightjar::engine {
+
+using proto::Message;
+using proto::MessageType;
+
+class LauncherPool::Connection final : public io::Watcher,
+                                       public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(LauncherPool* pool, UniqueFd fd) : pool_(pool), fd_(std::move(fd)) {}
+  void OnEvents(uint32_t) override {
+    auto self = shared_from_this();
+    for (;;) {
+      Message msg;
+      ssize_t n = ::recv(fd_.get(), &msg, sizeof(msg), MSG_DONTWAIT);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == EAGAIN) return;
+      if (n != static_cast<ssize_t>(sizeof(msg))) {
+        pool_->OnConnectionClosed(this);
+        return;
+      }
+      if (msg.type() == MessageType::kLauncherHello) pool_->OnHello(self, msg);
+      if (msg.type() == MessageType::kWorkerExited) {
+        pool_->engine_->OnWorkerGone(msg.header.reply_channel);
+      }
+    }
+  }
+  bool Send(const Message& msg) {
+    return ::send(fd_.get(), &msg, sizeof(msg), MSG_NOSIGNAL | MSG_DONTWAIT) ==
+           static_cast<ssize_t>(sizeof(msg));
+  }
+  void Close(io::EventLoop* loop) {
+    if (!fd_.valid()) return;
+    loop->Unwatch(fd_.get());
+    ::shutdown(fd_.get(), SHUT_RDWR);
+    fd_.Reset();
+  }
+  int fd() const { return fd_.get(); }
+  uint32_t function_id = 0;
+
+ private:
+  LauncherPool* pool_;
+  UniqueFd fd_;
+};
+
+LauncherPool::LauncherPool(Engine* engine, const config::Config& config,
+                           const ipc::IpcRoot& root, std::string self_exe, io::EventLoop* loop)
+    : engine_(engine),
+      config_(config),
+      root_(root),
+      self_exe_(std::move(self_exe)),
+      loop_(loop),
+      slots_(config.functions.size() + 1) {}
+
+LauncherPool::~LauncherPool() = default;
+
+Status LauncherPool::Start() {
+  auto fd = io::ListenUnixSeqpacket(root_.LauncherSocketPath());
+  if (!fd.ok()) return fd.status();
+  listen_fd_ = std::move(*fd);
+  NJ_RETURN_IF_ERROR(loop_->Watch(listen_fd_.get(), EPOLLIN, this));
+  for (const auto& f : config_.functions) NJ_RETURN_IF_ERROR(Spawn(f.id));
+  return Status::Ok();
+}
+
+Status LauncherPool::Spawn(uint32_t function_id) {
+  const config::FunctionConfig& f = config_.functions[function_id - 1];
+  std::vector<std::string> args = {"nightjar-launcher", "launcher",
+                                   "--socket",          root_.LauncherSocketPath(),
+                                   "--ipc-root",        root_.dir(),
+                                   "--function",        f.name,
+                                   "--handler",         f.handler,
+                                   "--max-payload",     std::to_string(f.max_payload_bytes),
+                                   "--engine-pid",      std::to_string(::getpid())};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  int rc = ::posix_spawn(&pid, self_exe_.c_str(), nullptr, nullptr, argv.data(), environ);
+  if (rc != 0) return Status::FromErrno("spawn launcher for " + f.name, rc);
+  std::lock_guard<std::mutex> lock(mu_);
+  slots_[function_id].pid = pid;
+  return Status::Ok();
+}
+
+void LauncherPool::OnEvents(uint32_t) {
+  for (;;) {
+    int fd = ::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return;
+    auto conn = std::make_shared<Connection>(this, UniqueFd(fd));
+    if (!loop_->Watch(fd, EPOLLIN, conn.get()).ok()) continue;
+    std::lock_guard<std::mutex> lock(mu_);
+    pending_.push_back(std::move(conn));
+  }
+}
+
+void LauncherPool::OnHello(const std::shared_ptr<Connection>& c, const Message& msg) {
+  std::string name(reinterpret_cast<const char*>(msg.payload),
+                   std::min<size_t>(msg.header.payload_size, proto::kInlinePayloadSize));
+  const config::FunctionConfig* f = config_.Find(name);
+  if (f == nullptr) {
+    NJ_LOG(kWarning) << "launcher for unknown function \"" << name << "\" ignored";
+    c->Close(loop_);
+    return;
+  }
+  std::vector<Message> queued;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    pending_.erase(std::remove(pending_.begin(), pending_.end(), c), pending_.end());
+    c->function_id = f->id;
+    slots_[f->id].conn = c;
+    queued.swap(slots_[f->id].queued);
+  }
+  for (auto& m : queued) c->Send(m);
+  engine_->OnLauncherReady(f->id);
+}
+
+void LauncherPool::OnConnectionClosed(Connection* c) {
+  c->Close(loop_);
+  uint32_t fid = c->function_id;
+  pid_t pid = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (fid == 0 || slots_[fid].conn.get() != c) return;
+    slots_[fid].conn.reset();
+    pid = slots_[fid].pid;
+    if (stopping_) return;
+  }
+  // The launcher died; its workers die with it (parent-death signal) and are replaced
+  // through the engine once a new launcher connects.
+  NJ_LOG(kWarning) << "launcher for " << config_.functions[fid - 1].name
+                   << " exited; restarting it";
+  if (pid > 0) ::waitpid(pid, nullptr, WNOHANG);
+  loop_->RunAfterMs(100, [this, fid] {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) return;
+    }
+    Status st = Spawn(fid);
+    if (!st.ok()) NJ_LOG(kError) << st.message();
+  });
+}
+
+void LauncherPool::SendOrQueue(uint32_t function_id, Message msg) {
+  std::shared_ptr<Connection> conn;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return;
+    conn = slots_[function_id].conn;
+    if (!conn) {
+      slots_[function_id].queued.push_back(msg);
+      return;
+    }
+  }
+  if (!conn->Send(msg)) NJ_LOG(kWarning) << "launcher socket full; start request lost";
+}
+
+void LauncherPool::StartWorker(uint32_t function_id, uint64_t channel, uint16_t worker_id) {
+  Message msg = proto::MakeMessage(MessageType::kStartWorker);
+  msg.header.reply_channel = channel;
+  msg.header.worker_id = worker_id;
+  SendOrQueue(function_id, msg);
+}
+
+void LauncherPool::Stop() {
+  std::vector<pid_t> pids;
+  std::vector<std::shared_ptr<Connection>> conns;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+    for (auto& s : slots_) {
+      if (s.pid > 0) pids.push_back(s.pid);
+      if (s.conn) conns.push_back(s.conn);
+    }
+    for (auto& c : pending_) conns.push_back(c);
+  }
+  // Closing happens on the loop that watches the sockets.
+  loop_->RunAndWait([&] {
+    for (auto& c : conns) c->Close(loop_);
+    if (listen_fd_.valid()) loop_->Unwatch(listen_fd_.get());
+  });
+  // Launchers see EOF, kill their workers and exit; give them a moment, then insist.
+  int64_t deadline = MonotonicNowNs() + 5'000'000'000;
+  for (pid_t pid : pids) {
+    for (;;) {
+      pid_t r = ::waitpid(pid, nullptr, WNOHANG);
+      if (r == pid || (r < 0 && errno == ECHILD)) break;
+      if (MonotonicNowNs() > deadline) {
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, nullptr, 0);
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+}
+
+}  // namespace nightjar::engine

@@ -1,0 +1,75 @@
+// WorkerChannel: the engine's end of one worker's message channel -- the read end of the
+// worker's output FIFO (watched on one I/O thread) and the write end of its input FIFO.
+//
+// Thread rules: Send() may be called from any thread (a 1024-byte pipe write is atomic;
+// if the pipe is full the message waits in a small backlog, flushed in order from the
+// owning loop). OnEvents runs on the owning loop. Close() must run on the owning loop.
+// Scheduling state (state, current call) belongs to the Dispatcher and is guarded by
+// the Dispatcher's lock. Owned by shared_ptr (Engine's channel map and its Dispatcher).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+
+#include "base/fd.h"
+#include "io/event_loop.h"
+#include "ipc/ipc_root.h"
+#include "proto/message.h"
+
+namespace nightjar::engine {
+
+class Engine;
+
+class WorkerChannel final : public io::Watcher {
+ public:
+  enum class State { kStarting, kIdle, kBusy, kDead };
+
+  WorkerChannel(Engine* engine, uint32_t function_id, io::EventLoop* loop, uint64_t channel,
+                uint16_t worker_id);
+  ~WorkerChannel() override;
+
+  // Makes both FIFOs and starts watching the output one. Fails with errno.
+  Status Open(const ipc::IpcRoot& root);
+  // Opens the input FIFO for writing; valid once the worker said hello (it has the read
+  // end open, so a non-blocking open succeeds). Fails with errno.
+  Status OpenInput(const ipc::IpcRoot& root);
+  // Writes a message to the worker's input pipe; see the thread rule above.
+  void Send(proto::Message* msg);
+  // Stops watching, closes both ends and removes the FIFOs. Loop thread; idempotent.
+  void Close(const ipc::IpcRoot& root);
+
+  void OnEvents(uint32_t events) override;
+
+  uint64_t channel() const { return channel_; }
+  uint16_t worker_id() const { return worker_id_; }
+  uint32_t function_id() const { return function_id_; }
+  io::EventLoop* loop() const { return loop_; }
+  uint32_t last_counter() const { return last_counter_.load(std::memory_order_relaxed); }
+  void NoteCounter(uint32_t c) { last_counter_.store(c, std::memory_order_relaxed); }
+
+  // Dispatcher-owned scheduling state (guarded by the Dispatcher's mutex).
+  State state = State::kStarting;
+  uint64_t current_call = 0;
+  int pid = 0;
+
+ private:
+  void FlushBacklog();
+
+  Engine* engine_;
+  uint32_t function_id_;
+  io::EventLoop* loop_;
+  uint64_t channel_;
+  uint16_t worker_id_;
+  UniqueFd out_fd_;  // worker -> engine (read end, non-blocking)
+  UniqueFd in_fd_;   // engine -> worker (write end, non-blocking)
+  std::atomic<uint32_t> last_counter_{0};
+
+  std::mutex backlog_mu_;
+  std::deque<proto::Message> backlog_;  // guarded by backlog_mu_
+  bool flush_scheduled_ = false;        // guarded by backlog_mu_
+  bool closed_ = false;
+};
+
+}  // namespace nightjar::engine

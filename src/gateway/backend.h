@@ -1,0 +1,29 @@
+// Backend: where the gateway sends calls. Two implementations: the in-process engine
+// (`nightjar up`, wired in src/cli) and the pool of TCP engine links (split deployment,
+// engine_links.h). This is the seam that lets the HTTP (and later gRPC) front ends stay
+// unaware of where the engine runs.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "proto/message.h"
+
+namespace nightjar::gateway {
+
+// (status, output or error text). Called exactly once, from any thread.
+using CallDone = std::function<void(proto::CallStatus, std::string)>;
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  // Thread rule: called on a gateway loop thread. timeout_ms <= 0 = function default.
+  // Never fails synchronously: every outcome, including "unknown function" and "no
+  // engine", arrives through `done`.
+  virtual void Call(std::string_view function, std::string_view input, int64_t timeout_ms,
+                    CallDone done) = 0;
+};
+
+}  // namespace nightjar::gateway

@@ -1,0 +1,203 @@
+// EngineLinks and EngineLink implementation.
+#include "gateway/engine_links.h"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <atomic>
+#include <set>
+#include <unordered_map>
+
+#include "base/logging.h"
+#include "io/socket.h"
+#include "io/stream_connection.h"
+#include "proto/link_frame.h"
+
+namespace nightjar::gateway {
+
+using proto::CallStatus;
+using proto::MessageType;
+
+// One engine's TCP link. Calls in flight are answered kUnavailable if the link drops.
+class EngineLink final : public io::StreamConnection {
+ public:
+  EngineLink(EngineLinks* owner, io::EventLoop* loop, UniqueFd fd)
+      : StreamConnection(loop, std::move(fd)), owner_(owner) {}
+
+  bool Serves(std::string_view fn) const { return functions_.count(std::string(fn)) != 0; }
+  size_t outstanding() const { return outstanding_.load(std::memory_order_relaxed); }
+
+  // Loop thread only.
+  void SendCall(std::string function, std::string input, int64_t timeout_ms, CallDone done) {
+    if (closed()) {
+      done(CallStatus::kUnavailable, "engine link lost");
+      return;
+    }
+    uint64_t id = next_id_++;
+    proto::MessageHeader h{};
+    h.type = static_cast<uint16_t>(MessageType::kLinkCall);
+    h.call_id = id;
+    h.deadline_ns = timeout_ms > 0 ? timeout_ms * 1'000'000 : 0;
+    std::string payload;
+    payload.reserve(function.size() + 1 + input.size());
+    payload.append(function).push_back('\0');
+    payload.append(input);
+    std::string frame;
+    proto::AppendFrame(h, payload, &frame);
+    pending_.emplace(id, std::move(done));
+    outstanding_.fetch_add(1, std::memory_order_relaxed);
+    Send(frame);
+  }
+  void IncOutstanding() { outstanding_.fetch_add(1, std::memory_order_relaxed); }
+  void DecOutstanding() { outstanding_.fetch_sub(1, std::memory_order_relaxed); }
+
+ protected:
+  void OnData(std::string* in) override {
+    size_t off = 0;
+    proto::Frame f;
+    for (;;) {
+      proto::FrameStatus st = proto::TakeFrame(in, &off, &f);
+      if (st == proto::FrameStatus::kNeedMore) break;
+      if (st == proto::FrameStatus::kBad) {
+        NJ_LOG(kWarning) << "bad frame from engine; closing link";
+        Close();
+        return;
+      }
+      Handle(f);
+      if (closed()) return;
+    }
+    in->erase(0, off);
+  }
+  void OnClosed() override {
+    auto pending = std::move(pending_);
+    pending_.clear();
+    for (auto& [id, done] : pending) done(CallStatus::kUnavailable, "engine link lost");
+    owner_->OnLinkClosed(this);
+  }
+
+ private:
+  void Handle(const proto::Frame& f) {
+    switch (static_cast<MessageType>(f.header.type)) {
+      case MessageType::kEngineHello: {
+        std::string_view names = f.payload;
+        while (!names.empty()) {
+          size_t nl = names.find('\n');
+          if (nl != 0) functions_.emplace(names.substr(0, nl));
+          if (nl == std::string_view::npos) break;
+          names.remove_prefix(nl + 1);
+        }
+        owner_->OnLinkReady(std::static_pointer_cast<EngineLink>(shared_from_this()));
+        return;
+      }
+      case MessageType::kLinkResult: {
+        auto it = pending_.find(f.header.call_id);
+        if (it == pending_.end()) return;
+        CallDone done = std::move(it->second);
+        pending_.erase(it);
+        outstanding_.fetch_sub(1, std::memory_order_relaxed);
+        done(static_cast<CallStatus>(f.header.status), std::move(const_cast<std::string&>(f.payload)));
+        return;
+      }
+      default:
+        NJ_LOG(kWarning) << "unexpected frame type " << f.header.type << " from engine";
+        Close();
+    }
+  }
+
+  EngineLinks* owner_;
+  std::set<std::string, std::less<>> functions_;
+  std::unordered_map<uint64_t, CallDone> pending_;
+  uint64_t next_id_ = 1;
+  std::atomic<size_t> outstanding_{0};
+};
+
+EngineLinks::~EngineLinks() = default;
+
+Status EngineLinks::Start(const std::string& host, int port) {
+  auto fd = io::ListenTcp(host, port, &port_);
+  if (!fd.ok()) return fd.status();
+  listen_fd_ = std::move(*fd);
+  return loops_->loop(0)->Watch(listen_fd_.get(), EPOLLIN, this);
+}
+
+void EngineLinks::OnEvents(uint32_t) {
+  for (;;) {
+    int fd = ::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return;
+    io::SetNoDelay(fd);
+    io::EventLoop* loop = loops_->Next();
+    auto link = std::make_shared<EngineLink>(this, loop, UniqueFd(fd));
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) continue;
+      accepted_.push_back(link);
+    }
+    loop->Post([link] {
+      if (!link->Start().ok()) link->Close();
+    });
+  }
+}
+
+void EngineLinks::OnLinkReady(const std::shared_ptr<EngineLink>& link) {
+  std::lock_guard<std::mutex> lock(mu_);
+  accepted_.erase(std::remove(accepted_.begin(), accepted_.end(), link), accepted_.end());
+  ready_.push_back(link);
+  NJ_LOG(kInfo) << "engine connected (" << ready_.size() << " now)";
+}
+
+void EngineLinks::OnLinkClosed(EngineLink* link) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto same = [link](const std::shared_ptr<EngineLink>& p) { return p.get() == link; };
+  accepted_.erase(std::remove_if(accepted_.begin(), accepted_.end(), same), accepted_.end());
+  size_t before = ready_.size();
+  ready_.erase(std::remove_if(ready_.begin(), ready_.end(), same), ready_.end());
+  if (ready_.size() != before) NJ_LOG(kWarning) << "engine link closed";
+}
+
+size_t EngineLinks::connected() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return ready_.size();
+}
+
+void EngineLinks::Call(std::string_view function, std::string_view input, int64_t timeout_ms,
+                       CallDone done) {
+  std::shared_ptr<EngineLink> best;
+  bool any = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& l : ready_) {
+      any = true;
+      if (!l->Serves(function)) continue;
+      if (!best || l->outstanding() < best->outstanding()) best = l;
+    }
+  }
+  if (!best) {
+    if (any) {
+      done(CallStatus::kNotFound, "unknown function \"" + std::string(function) + "\"");
+    } else {
+      done(CallStatus::kUnavailable, "no engine is connected");
+    }
+    return;
+  }
+  best->loop()->Dispatch([best, fn = std::string(function), in = std::string(input), timeout_ms,
+                          done = std::move(done)]() mutable {
+    best->SendCall(std::move(fn), std::move(in), timeout_ms, std::move(done));
+  });
+}
+
+void EngineLinks::Stop() {
+  std::vector<std::shared_ptr<EngineLink>> links;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+    links = ready_;
+    links.insert(links.end(), accepted_.begin(), accepted_.end());
+  }
+  loops_->loop(0)->RunAndWait([this] {
+    if (listen_fd_.valid()) loops_->loop(0)->Unwatch(listen_fd_.get());
+  });
+  for (auto& l : links) l->loop()->RunAndWait([&l] { l->Close(); });
+}
+
+}  // namespace nightjar::gateway

@@ -1,0 +1,48 @@
+// EngineLinks: the gateway's side of the split deployment. Engines (`nightjar engine`)
+// connect to the gateway's engine port over TCP and announce their functions; calls go
+// to the connected engine with the fewest outstanding calls that serves the function
+// (least-outstanding load balancing). Framing: proto/link_frame.h.
+//
+// Thread rules: Call() on any gateway loop thread; links live on the loops they were
+// accepted onto; Start()/Stop() from the owning thread while loops run.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "gateway/backend.h"
+#include "io/event_loop.h"
+
+namespace nightjar::gateway {
+
+class EngineLink;
+
+class EngineLinks final : public Backend, public io::Watcher {
+ public:
+  explicit EngineLinks(io::LoopThreads* loops) : loops_(loops) {}
+  ~EngineLinks() override;
+
+  // Listens for engines. Fails with errno text.
+  Status Start(const std::string& host, int port);
+  int port() const { return port_; }
+  void Stop();
+  size_t connected();
+
+  void Call(std::string_view function, std::string_view input, int64_t timeout_ms,
+            CallDone done) override;
+  void OnEvents(uint32_t events) override;  // accept
+  void OnLinkReady(const std::shared_ptr<EngineLink>& link);
+  void OnLinkClosed(EngineLink* link);
+
+ private:
+  io::LoopThreads* loops_;
+  UniqueFd listen_fd_;
+  int port_ = 0;
+  std::mutex mu_;
+  std::vector<std::shared_ptr<EngineLink>> accepted_;  // connected, not yet hello'd
+  std::vector<std::shared_ptr<EngineLink>> ready_;     // announced their functions
+  bool stopping_ = false;
+};
+
+}  // namespace nightjar::gateway

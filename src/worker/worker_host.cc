@@ -1,0 +1,333 @@
+// Worker host implementation. See worker_host.h for the big picture and
+// docs/protocol.md for the message sequence.
+#include "worker/worker_host.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <climits>
+#include <deque>
+#include <fstream>
+#include <sstream>
+#include <unordered_map>
+
+#include "base/clock.h"
+#include "base/logging.h"
+#include "ipc/channel.h"
+#include "proto/function_directory.h"
+#include "worker/function_library.h"
+
+using nightjar::ipc::PayloadKind;
+using nightjar::proto::CallStatus;
+using nightjar::proto::Message;
+using nightjar::proto::MessageType;
+
+// The per-call context handed to the function (opaque in the C ABI).
+struct nj_call {
+  struct Child {
+    bool done = false;
+    CallStatus status = CallStatus::kOk;
+    std::string output;
+  };
+  nightjar::worker::WorkerOptions const* options = nullptr;
+  uint64_t call_id = 0;
+  int64_t deadline_ns = 0;
+  std::string output;
+  std::string error;
+  bool output_too_large = false;
+  std::unordered_map<uint64_t, Child> children;  // outstanding and finished child calls
+  std::deque<std::string> returned;              // keeps buffers given to the function alive
+};
+
+namespace nightjar::worker {
+namespace {
+
+nj_status ToNjStatus(CallStatus s) { return static_cast<nj_status>(s); }
+
+class WorkerHost {
+ public:
+  explicit WorkerHost(const WorkerOptions& options)
+      : options_(options), root_(ipc::IpcRoot::Attach(options.ipc_dir)) {}
+
+  Status Init();
+  int Serve();
+
+  // Host API implementations (called through the C trampolines below).
+  nj_status Invoke(nj_call* call, const char* name, const void* input, size_t size,
+                   uint64_t* child_id);
+  nj_status Wait(nj_call* call, uint64_t child_id, nj_buffer* output);
+
+ private:
+  void RunCall(const Message& dispatch);
+  void Complete(const Message& dispatch, nj_call& call, nj_status st, int64_t start_ns);
+  bool SendToCaller(uint64_t channel, Message* msg);
+  // Handles one message read while waiting for children; false on EOF.
+  bool ReadAndRoute(nj_call* call);
+
+  const WorkerOptions& options_;
+  ipc::IpcRoot root_;
+  UniqueFd in_;
+  UniqueFd out_;
+  proto::FunctionDirectory directory_;
+  std::optional<FunctionLibrary> library_;
+  void* worker_state_ = nullptr;
+  uint32_t counter_ = 0;
+  std::unordered_map<uint64_t, UniqueFd> caller_fds_;  // channel -> caller's input FIFO
+};
+
+WorkerHost* g_host = nullptr;
+
+nj_status ApiAppendOutput(nj_call* call, const void* data, size_t size) {
+  if (call->output.size() + size > call->options->max_payload) {
+    call->output_too_large = true;
+    return NJ_ERR_TOO_LARGE;
+  }
+  call->output.append(static_cast<const char*>(data), size);
+  return NJ_OK;
+}
+
+void ApiSetError(nj_call* call, const char* message, size_t size) {
+  call->error.assign(message, size);
+}
+
+nj_status ApiInvokeAsync(nj_call* call, const char* name, const void* input, size_t size,
+                         nj_invoke_handle* handle) {
+  return g_host->Invoke(call, name, input, size, handle);
+}
+
+nj_status ApiWait(nj_call* call, nj_invoke_handle handle, nj_buffer* output) {
+  return g_host->Wait(call, handle, output);
+}
+
+nj_status ApiInvoke(nj_call* call, const char* name, const void* input, size_t size,
+                    nj_buffer* output) {
+  uint64_t child = 0;
+  nj_status st = g_host->Invoke(call, name, input, size, &child);
+  if (st != NJ_OK) {
+    if (output != nullptr) *output = nj_buffer{nullptr, 0};
+    return st;
+  }
+  return g_host->Wait(call, child, output);
+}
+
+int64_t ApiRemainingNs(nj_call* call) {
+  if (call->deadline_ns == 0) return INT64_MAX;
+  int64_t left = call->deadline_ns - MonotonicNowNs();
+  return left > 0 ? left : 0;
+}
+
+const nj_host_api kHostApi = {NJ_ABI_VERSION, ApiAppendOutput, ApiSetError, ApiInvoke,
+                              ApiInvokeAsync, ApiWait,         ApiRemainingNs};
+
+Status WorkerHost::Init() {
+  // O_RDWR on our own input: open() does not wait for a writer, and reads block instead
+  // of returning EOF while no writer (engine, callee) has the FIFO open. Engine death is
+  // noticed through the launcher, which kills its workers when the engine goes.
+  auto in = ipc::OpenFifo(root_.FifoPath(options_.channel, ipc::FifoEnd::kWorkerInput), O_RDWR);
+  if (!in.ok()) return in.status();
+  in_ = std::move(*in);
+  // The engine holds the read end of our output already, so this cannot block.
+  auto out = ipc::OpenFifo(root_.FifoPath(options_.channel, ipc::FifoEnd::kWorkerOutput),
+                           O_WRONLY | O_NONBLOCK);
+  if (!out.ok()) return out.status();
+  out_ = std::move(*out);
+  if (::fcntl(out_.get(), F_SETFL, 0) != 0) return Status::FromErrno("fcntl output fifo");
+
+  std::ifstream dir_file(root_.FunctionDirectoryPath());
+  std::stringstream text;
+  text << dir_file.rdbuf();
+  auto dir = proto::FunctionDirectory::Parse(text.str());
+  if (!dir.ok()) return dir.status();
+  directory_ = std::move(*dir);
+
+  auto lib = FunctionLibrary::Load(options_.handler, &kHostApi);
+  if (!lib.ok()) return lib.status();
+  library_.emplace(std::move(*lib));
+  if (library_->create_worker(options_.function.c_str(), &worker_state_) != 0) {
+    return Internal(options_.handler + ": nj_function_create_worker failed");
+  }
+  return Status::Ok();
+}
+
+int WorkerHost::Serve() {
+  Message hello = proto::MakeMessage(MessageType::kWorkerHello);
+  hello.header.worker_id = static_cast<uint16_t>(options_.worker_id);
+  hello.header.reply_channel = options_.channel;
+  hello.header.call_id = static_cast<uint64_t>(::getpid());
+  if (!ipc::WriteMessage(out_.get(), &hello).ok()) return 2;
+
+  Message msg;
+  for (;;) {
+    ipc::ReadStatus rs = ipc::ReadMessage(in_.get(), &msg);
+    if (rs != ipc::ReadStatus::kMessage) break;  // engine gone or shutting us down
+    switch (msg.type()) {
+      case MessageType::kWorkerWelcome:
+        counter_ = static_cast<uint32_t>(msg.header.call_id);
+        break;
+      case MessageType::kDispatch:
+        RunCall(msg);
+        break;
+      case MessageType::kComplete:
+        // A completion for a child call we stopped waiting for (the engine already
+        // answered it with a timeout, or the parent call ended): drop it.
+        ipc::DiscardPayload(root_, PayloadKind::kOutput, msg);
+        break;
+      default:
+        NJ_LOG(kWarning) << "unexpected message type " << msg.header.type;
+    }
+  }
+  library_->destroy_worker(worker_state_);
+  return 0;
+}
+
+void WorkerHost::RunCall(const Message& dispatch) {
+  int64_t start_ns = MonotonicNowNs();
+  nj_call call;
+  call.options = &options_;
+  call.call_id = dispatch.header.call_id;
+  call.deadline_ns = dispatch.header.deadline_ns;
+  auto input = ipc::TakePayload(root_, PayloadKind::kInput, dispatch);
+  nj_status st;
+  if (!input.ok()) {
+    st = NJ_ERR_INTERNAL;
+    call.error = "worker could not read the call's input: " + input.status().message();
+  } else {
+    st = library_->call(worker_state_, &call, input->data(), input->size());
+    if (call.output_too_large && st == NJ_OK) {
+      st = NJ_ERR_TOO_LARGE;
+      call.error = "output exceeds the function's payload limit";
+    }
+  }
+  // Children still running when the call returns are abandoned; their completions are
+  // dropped when they arrive (Serve's kComplete case).
+  Complete(dispatch, call, st, start_ns);
+}
+
+void WorkerHost::Complete(const Message& dispatch, nj_call& call, nj_status st,
+                          int64_t start_ns) {
+  Message done = proto::MakeMessage(MessageType::kComplete);
+  done.header.call_id = dispatch.header.call_id;
+  done.header.parent_call_id = dispatch.header.parent_call_id;
+  done.header.worker_id = static_cast<uint16_t>(options_.worker_id);
+  done.header.status = static_cast<uint16_t>(st);
+  int64_t now = MonotonicNowNs();
+  done.header.processing_us = static_cast<uint32_t>((now - start_ns) / 1000);
+  done.header.dispatch_delay_us =
+      static_cast<uint32_t>(std::max<int64_t>(0, start_ns - dispatch.header.send_ts_ns) / 1000);
+  const std::string& body = st == NJ_OK ? call.output : call.error;
+  if (Status s = ipc::AttachPayload(root_, PayloadKind::kOutput, body, &done); !s.ok()) {
+    done.header.status = static_cast<uint16_t>(CallStatus::kInternal);
+    std::string why = "worker could not write the call's output: " + s.message();
+    (void)ipc::AttachPayload(root_, PayloadKind::kOutput, why, &done);
+  }
+  if (dispatch.header.reply_channel != 0 && SendToCaller(dispatch.header.reply_channel, &done)) {
+    // Hop 3 done; the engine only needs the accounting copy, off the critical path.
+    Message notice = done;
+    notice.header.type = static_cast<uint16_t>(MessageType::kCompleteNotice);
+    notice.header.flags &= ~proto::kFlagPayloadInShm;
+    notice.header.payload_size = 0;
+    (void)ipc::WriteMessage(out_.get(), &notice);
+    return;
+  }
+  // External call, or the caller's pipe is unusable: the engine forwards.
+  (void)ipc::WriteMessage(out_.get(), &done);
+}
+
+bool WorkerHost::SendToCaller(uint64_t channel, Message* msg) {
+  auto it = caller_fds_.find(channel);
+  if (it == caller_fds_.end()) {
+    auto fd = ipc::OpenFifo(root_.FifoPath(channel, ipc::FifoEnd::kWorkerInput),
+                            O_WRONLY | O_NONBLOCK);
+    if (!fd.ok()) return false;  // caller gone (ENXIO/ENOENT)
+    it = caller_fds_.emplace(channel, std::move(*fd)).first;
+  }
+  if (ipc::WriteMessage(it->second.get(), msg).ok()) return true;
+  // EPIPE: the caller exited; EAGAIN: its pipe is full. Either way let the engine
+  // handle it, and forget the fd so a dead caller's pipe is not kept open.
+  caller_fds_.erase(it);
+  return false;
+}
+
+nj_status WorkerHost::Invoke(nj_call* call, const char* name, const void* input, size_t size,
+                             uint64_t* child_id) {
+  if (name == nullptr || child_id == nullptr) return NJ_ERR_INVALID;
+  uint32_t func_id = directory_.Lookup(name);
+  if (func_id == 0) return NJ_ERR_NOT_FOUND;
+  if (call->deadline_ns != 0 && MonotonicNowNs() >= call->deadline_ns) return NJ_ERR_TIMEOUT;
+  Message msg = proto::MakeMessage(MessageType::kInvoke);
+  msg.header.call_id = proto::CallId::Make(func_id, 0, options_.worker_id, counter_++);
+  msg.header.parent_call_id = call->call_id;
+  msg.header.deadline_ns = call->deadline_ns;
+  msg.header.worker_id = static_cast<uint16_t>(options_.worker_id);
+  msg.header.reply_channel = options_.channel;
+  std::string_view in(static_cast<const char*>(input), input ? size : 0);
+  if (!ipc::AttachPayload(root_, PayloadKind::kInput, in, &msg).ok()) return NJ_ERR_INTERNAL;
+  if (!ipc::WriteMessage(out_.get(), &msg).ok()) {
+    ipc::DiscardPayload(root_, PayloadKind::kInput, msg);
+    return NJ_ERR_UNAVAILABLE;
+  }
+  call->children.emplace(msg.header.call_id, nj_call::Child{});
+  *child_id = msg.header.call_id;
+  return NJ_OK;
+}
+
+nj_status WorkerHost::Wait(nj_call* call, uint64_t child_id, nj_buffer* output) {
+  if (output != nullptr) *output = nj_buffer{nullptr, 0};
+  auto it = call->children.find(child_id);
+  if (it == call->children.end()) return NJ_ERR_INVALID;
+  while (!it->second.done) {
+    if (!ReadAndRoute(call)) return NJ_ERR_UNAVAILABLE;  // engine gone
+    it = call->children.find(child_id);
+  }
+  nj_call::Child child = std::move(it->second);
+  call->children.erase(it);
+  if (output != nullptr) {
+    call->returned.push_back(std::move(child.output));
+    *output = nj_buffer{call->returned.back().data(), call->returned.back().size()};
+  }
+  return ToNjStatus(child.status);
+}
+
+bool WorkerHost::ReadAndRoute(nj_call* call) {
+  Message msg;
+  if (ipc::ReadMessage(in_.get(), &msg) != ipc::ReadStatus::kMessage) return false;
+  if (msg.type() != MessageType::kComplete) {
+    NJ_LOG(kWarning) << "unexpected message type " << msg.header.type << " while waiting";
+    return true;
+  }
+  auto it = call->children.find(msg.header.call_id);
+  if (it == call->children.end() || it->second.done) {
+    // Duplicate (engine timeout raced the callee's direct answer) or stale: drop.
+    ipc::DiscardPayload(root_, PayloadKind::kOutput, msg);
+    return true;
+  }
+  auto payload = ipc::TakePayload(root_, PayloadKind::kOutput, msg);
+  it->second.done = true;
+  if (payload.ok()) {
+    it->second.status = msg.call_status();
+    it->second.output = std::move(*payload);
+  } else {
+    it->second.status = CallStatus::kInternal;
+  }
+  return true;
+}
+
+}  // namespace
+
+int RunWorker(const WorkerOptions& options) {
+  ::signal(SIGPIPE, SIG_IGN);
+  // Ctrl-C reaches the whole process group: the engine decides when workers stop (it
+  // closes their pipes, or the launcher kills them).
+  ::signal(SIGINT, SIG_IGN);
+  ::signal(SIGTERM, SIG_IGN);
+  WorkerHost host(options);
+  g_host = &host;
+  if (Status st = host.Init(); !st.ok()) {
+    NJ_LOG(kError) << "worker for " << options.function << " cannot start: " << st.message();
+    return 2;
+  }
+  return host.Serve();
+}
+
+}  // namespace nightjar::worker
