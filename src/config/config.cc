@@ -23,6 +23,7 @@
 #include <functional>
 #include <limits>
 #include <map>
+#include <cstdlib>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -173,6 +174,18 @@ int64_t ReadI64(const YAML::Node& node, const std::string& path, int64_t lo,
   return ReadSigned(node, path, lo, hi, std::numeric_limits<int64_t>::max());
 }
 
+// A plain decimal number in (0, hi].
+double ReadPositiveDouble(const YAML::Node& node, const std::string& path, double hi) {
+  if (!node.IsScalar()) Fail(path, "expected a number, got " + Describe(node), node);
+  const std::string& text = node.Scalar();
+  char* end = nullptr;
+  double v = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || !(v > 0.0) || v > hi) {
+    Fail(path, "expected a number in (0, " + std::to_string(hi) + "], got " + Quote(text), node);
+  }
+  return v;
+}
+
 // Any scalar reads as a string (`name: 123` is the name "123"); null does not, because
 // `handler:` with nothing after it is far more likely a mistake than a wish for "".
 std::string ReadString(const YAML::Node& node, const std::string& path) {
@@ -264,6 +277,13 @@ void ParseEngine(const YAML::Node& node, EngineConfig& e) {
           {"default_timeout_ms",
            [&](auto& v, auto& p) { e.default_timeout_ms = ReadI64(v, p, 1); }},
           {"max_queue", [&](auto& v, auto& p) { e.max_queue = ReadU32(v, p, 1); }},
+          {"smoothing_ms", [&](auto& v, auto& p) { e.smoothing_ms = ReadI64(v, p, 1, 60'000); }},
+          {"spawn_interval_ms",
+           [&](auto& v, auto& p) { e.spawn_interval_ms = ReadI64(v, p, 0, 600'000); }},
+          {"worker_idle_timeout_ms",
+           [&](auto& v, auto& p) { e.worker_idle_timeout_ms = ReadI64(v, p, 1); }},
+          {"max_crash_backoff_ms",
+           [&](auto& v, auto& p) { e.max_crash_backoff_ms = ReadI64(v, p, 1, 3'600'000); }},
           {"gateway",
            [&](auto& v, auto& p) {
              e.gateway = ReadNonEmptyString(v, p);
@@ -345,6 +365,15 @@ FunctionConfig ParseFunction(const YAML::Node& node, const std::string& path,
              f.isolation = ReadString(v, p);
              isolation_node = v;
            }},
+          {"concurrency",
+           [&](auto& v, auto& p) {
+             f.concurrency = ReadString(v, p);
+             if (f.concurrency != "managed" && f.concurrency != "unmanaged") {
+               Fail(p, "must be \"managed\" or \"unmanaged\", got " + Quote(f.concurrency), v);
+             }
+           }},
+          {"concurrency_coef",
+           [&](auto& v, auto& p) { f.concurrency_coef = ReadPositiveDouble(v, p, 100.0); }},
       });
 
   if (!seen.count("name")) Fail(path + ".name", "required", node);

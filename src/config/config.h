@@ -25,6 +25,10 @@ struct FunctionConfig {
   int64_t timeout_ms = 0;         // call deadline; 0 = engine.default_timeout_ms
   uint64_t max_payload_bytes = kDefaultMaxPayloadBytes;  // input and output, each
   std::string isolation = "process";  // only "process" today
+  // "managed": dispatch only while running < the Little's-law target (DESIGN.md §6);
+  // "unmanaged": dispatch at once up to max_workers (the kill switch, for comparison).
+  std::string concurrency = "managed";
+  double concurrency_coef = 1.0;  // target = coef x rate x running time; (0, 100]
   uint32_t id = 0;                // assigned 1.. in file order (not a YAML key)
 };
 
@@ -44,6 +48,10 @@ struct EngineConfig {
   int64_t default_timeout_ms = 30'000;
   uint32_t max_queue = 10'000;              // pending calls per function before 503
   std::string gateway = "127.0.0.1:10007";  // split deployment: where `nightjar engine` connects
+  int64_t smoothing_ms = 300;          // time constant of the rate / running-time averages
+  int64_t spawn_interval_ms = 100;     // at most one extra worker requested per interval
+  int64_t worker_idle_timeout_ms = 30'000;  // workers above min_workers idle this long stop
+  int64_t max_crash_backoff_ms = 10'000;    // cap of the crash-loop back-off
 };
 
 struct Config {

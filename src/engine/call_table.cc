@@ -18,10 +18,11 @@ std::unique_ptr<CallRecord> CallTable::Take(uint64_t call_id) {
   return rec;
 }
 
-bool CallTable::MarkDispatched(uint64_t call_id, uint64_t callee_channel, proto::Message* out) {
+bool CallTable::MarkDispatched(uint64_t call_id, uint64_t callee_channel, int64_t now_ns,
+                               proto::Message* out) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = calls_.find(call_id);
-  if (it == calls_.end()) return false;
+  if (it == calls_.end() || it->second->deadline_ns <= now_ns) return false;
   it->second->callee_channel = callee_channel;
   *out = it->second->dispatch;
   return true;

@@ -41,8 +41,10 @@ class CallTable {
   bool Insert(std::unique_ptr<CallRecord> rec);
   // Removes and returns the record; nullptr if absent (already answered).
   std::unique_ptr<CallRecord> Take(uint64_t call_id);
-  // Copies the DISPATCH message out and records the callee; false if absent.
-  bool MarkDispatched(uint64_t call_id, uint64_t callee_channel, proto::Message* out);
+  // Copies the DISPATCH message out and records the callee; false if absent or if its
+  // deadline has passed (the deadline timer answers it: expired calls never dispatch).
+  bool MarkDispatched(uint64_t call_id, uint64_t callee_channel, int64_t now_ns,
+                      proto::Message* out);
   bool Contains(uint64_t call_id);
   std::vector<std::unique_ptr<CallRecord>> TakeAll();
   size_t size();

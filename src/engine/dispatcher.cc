@@ -1,24 +1,79 @@
-// Dispatcher implementation.
+// Dispatcher implementation (policy described in the header).
 #include "engine/dispatcher.h"
 
 #include <algorithm>
 
 namespace nightjar::engine {
 
-Dispatcher::AdmitResult Dispatcher::Admit(uint64_t call_id, size_t max_queue,
-                                    std::shared_ptr<WorkerChannel>* worker) {
+namespace {
+constexpr int64_t kMs = 1'000'000;
+constexpr int64_t kFirstBackoffMs = 100;
+}  // namespace
+
+PoolOptions PoolOptions::From(const config::EngineConfig& e) {
+  PoolOptions o;
+  o.max_queue = e.max_queue;
+  o.smoothing_ms = e.smoothing_ms;
+  o.spawn_interval_ms = e.spawn_interval_ms;
+  o.idle_timeout_ms = e.worker_idle_timeout_ms;
+  o.max_crash_backoff_ms = e.max_crash_backoff_ms;
+  return o;
+}
+
+Dispatcher::Dispatcher(const config::FunctionConfig& fn, PoolOptions options)
+    : config_(fn),
+      options_(options),
+      managed_(fn.concurrency != "unmanaged"),
+      estimator_(fn.concurrency_coef, options.smoothing_ms, fn.min_workers, fn.max_workers) {}
+
+uint32_t Dispatcher::TargetLocked(int64_t now_ns) const {
+  return managed_ ? estimator_.Target(now_ns) : config_.max_workers;
+}
+
+bool Dispatcher::CanRunMoreLocked(int64_t now_ns) const {
+  if (!managed_) return true;
+  return static_cast<uint32_t>(busy_ - blocked_) < TargetLocked(now_ns);
+}
+
+void Dispatcher::MarkBusyLocked(WorkerChannel* w, uint64_t call_id, int64_t now_ns) {
+  w->state = WorkerChannel::State::kBusy;
+  w->current_call = call_id;
+  w->dispatch_ns = now_ns;
+  w->children = 0;
+  ++busy_;
+}
+
+Dispatcher::AdmitResult Dispatcher::Admit(uint64_t call_id, int64_t now_ns, Assignment* out) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (!idle_.empty()) {
-    *worker = std::move(idle_.back());
+  estimator_.OnArrival(now_ns);
+  if (!idle_.empty() && pending_.empty() && CanRunMoreLocked(now_ns)) {
+    std::shared_ptr<WorkerChannel> w = std::move(idle_.back());
     idle_.pop_back();
-    (*worker)->state = WorkerChannel::State::kBusy;
-    (*worker)->current_call = call_id;
+    MarkBusyLocked(w.get(), call_id, now_ns);
+    *out = Assignment{std::move(w), call_id};
     return AdmitResult::kDispatchNow;
   }
-  if (workers_.empty()) return AdmitResult::kNoWorkers;
-  if (pending_.size() >= max_queue) return AdmitResult::kQueueFull;
+  if (busy_ + static_cast<int>(idle_.size()) == 0 && now_ns < backoff_until_ns_) {
+    return AdmitResult::kCrashLooping;
+  }
+  if (pending_.size() >= options_.max_queue) return AdmitResult::kQueueFull;
   pending_.push_back(call_id);
   return AdmitResult::kQueued;
+}
+
+void Dispatcher::OnChildStarted(WorkerChannel* w, uint64_t parent_call) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (w->state != WorkerChannel::State::kBusy || w->current_call != parent_call) return;
+  if (w->children++ == 0) ++blocked_;
+}
+
+void Dispatcher::OnChildFinished(WorkerChannel* w, uint64_t parent_call) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (w->state != WorkerChannel::State::kBusy || w->current_call != parent_call ||
+      w->children == 0) {
+    return;
+  }
+  if (--w->children == 0) --blocked_;
 }
 
 void Dispatcher::AddStarting(std::shared_ptr<WorkerChannel> w) {
@@ -27,31 +82,82 @@ void Dispatcher::AddStarting(std::shared_ptr<WorkerChannel> w) {
   workers_.push_back(std::move(w));
 }
 
-uint64_t Dispatcher::RemoveWorker(WorkerChannel* w) {
+uint64_t Dispatcher::RemoveWorker(WorkerChannel* w, int64_t now_ns) {
   std::lock_guard<std::mutex> lock(mu_);
   if (w->state == WorkerChannel::State::kDead) return 0;
-  uint64_t call = w->state == WorkerChannel::State::kBusy ? w->current_call : 0;
+  uint64_t call = 0;
+  if (w->state == WorkerChannel::State::kBusy) {
+    call = w->current_call;
+    --busy_;
+    if (w->children > 0) --blocked_;
+    estimator_.OnCompletion(now_ns, now_ns - w->dispatch_ns);
+  }
   w->state = WorkerChannel::State::kDead;
   w->current_call = 0;
+  w->children = 0;
   auto same = [w](const std::shared_ptr<WorkerChannel>& p) { return p.get() == w; };
   idle_.erase(std::remove_if(idle_.begin(), idle_.end(), same), idle_.end());
   workers_.erase(std::remove_if(workers_.begin(), workers_.end(), same), workers_.end());
   return call;
 }
 
-int Dispatcher::WorkersToStart() {
+int Dispatcher::WorkersToStart(int64_t now_ns) {
   std::lock_guard<std::mutex> lock(mu_);
-  int pool = static_cast<int>(std::max<uint32_t>(config_.min_workers, 1));
-  return std::max(0, pool - static_cast<int>(workers_.size()));
+  if (now_ns < backoff_until_ns_) return 0;
+  int live = static_cast<int>(workers_.size());
+  int base = static_cast<int>(std::max<uint32_t>(config_.min_workers, 1));
+  if (live < base) return base - live;
+  // Growth: calls wait, nothing idle or starting, and the effective pool (live workers
+  // not blocked on children) is below the target. The interval check lets a request
+  // through once the interval *has* passed (Nightcore's released code had it inverted).
+  if (pending_.empty() || !idle_.empty()) return 0;
+  if (static_cast<uint32_t>(live) >= config_.max_workers) return 0;
+  for (auto& w : workers_) {
+    if (w->state == WorkerChannel::State::kStarting) return 0;
+  }
+  if (static_cast<uint32_t>(live - blocked_) >= TargetLocked(now_ns)) return 0;
+  if (last_spawn_request_ns_ != 0 &&
+      now_ns - last_spawn_request_ns_ < options_.spawn_interval_ms * kMs) {
+    return 0;
+  }
+  last_spawn_request_ns_ = now_ns;
+  return 1;
 }
 
-bool Dispatcher::ShouldGrow() {
+std::vector<std::shared_ptr<WorkerChannel>> Dispatcher::TakeIdleToReap(int64_t now_ns) {
+  std::vector<std::shared_ptr<WorkerChannel>> out;
   std::lock_guard<std::mutex> lock(mu_);
-  if (pending_.empty() || !idle_.empty() || workers_.size() >= config_.max_workers) return false;
-  for (auto& w : workers_) {
-    if (w->state == WorkerChannel::State::kStarting) return false;
+  size_t keep = std::max<uint32_t>(config_.min_workers, 1);
+  // The idle stack is LIFO, so its bottom holds the workers idle the longest.
+  while (workers_.size() > keep && !idle_.empty() &&
+         now_ns - idle_.front()->idle_since_ns > options_.idle_timeout_ms * kMs) {
+    std::shared_ptr<WorkerChannel> w = idle_.front();
+    idle_.erase(idle_.begin());
+    w->state = WorkerChannel::State::kDead;
+    workers_.erase(std::remove(workers_.begin(), workers_.end(), w), workers_.end());
+    out.push_back(std::move(w));
   }
-  return true;
+  return out;
+}
+
+void Dispatcher::OnStartFailure(int64_t now_ns) {
+  std::lock_guard<std::mutex> lock(mu_);
+  int shift = std::min(start_failures_, 20);
+  int64_t backoff = std::min<int64_t>(kFirstBackoffMs << shift, options_.max_crash_backoff_ms);
+  ++start_failures_;
+  backoff_until_ns_ = now_ns + backoff * kMs;
+}
+
+void Dispatcher::OnStarted() {
+  std::lock_guard<std::mutex> lock(mu_);
+  start_failures_ = 0;
+  backoff_until_ns_ = 0;
+}
+
+bool Dispatcher::crash_looping(int64_t now_ns) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return start_failures_ > 0 && busy_ + static_cast<int>(idle_.size()) == 0 &&
+         now_ns < backoff_until_ns_;
 }
 
 std::vector<uint64_t> Dispatcher::DrainQueue() {
@@ -61,21 +167,26 @@ std::vector<uint64_t> Dispatcher::DrainQueue() {
   return out;
 }
 
-Dispatcher::Stats Dispatcher::GetStats() {
+Dispatcher::Stats Dispatcher::GetStats(int64_t now_ns) {
   std::lock_guard<std::mutex> lock(mu_);
   Stats s;
   for (auto& w : workers_) {
     if (w->state == WorkerChannel::State::kStarting) ++s.starting;
-    if (w->state == WorkerChannel::State::kIdle) ++s.idle;
-    if (w->state == WorkerChannel::State::kBusy) ++s.busy;
   }
+  s.idle = static_cast<int>(idle_.size());
+  s.busy = busy_;
+  s.blocked = blocked_;
   s.queued = pending_.size();
+  s.target = TargetLocked(now_ns);
+  s.rate = estimator_.Rate(now_ns);
+  s.running_time_s = estimator_.RunningTime();
+  s.backoff_ms = std::max<int64_t>(0, backoff_until_ns_ - now_ns) / kMs;
   return s;
 }
 
 int Dispatcher::ready_workers() {
-  Stats s = GetStats();
-  return s.idle + s.busy;
+  std::lock_guard<std::mutex> lock(mu_);
+  return busy_ + static_cast<int>(idle_.size());
 }
 
 }  // namespace nightjar::engine

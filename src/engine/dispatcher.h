@@ -1,88 +1,185 @@
-// Dispatcher: the per-function scheduler (DESIGN.md §6). Idle workers form a LIFO stack
-// (the warmest worker is reused first), pending calls a FIFO queue; a worker that
-// finishes a call takes the next pending call directly.
+// Dispatcher: the per-function scheduler with managed concurrency (DESIGN.md §6).
 //
-// Today the pool is fixed: `min_workers` (at least one) are started ahead of need and a
-// dead worker is replaced. Managed concurrency (the Little's-law target) plugs in at
-// CanDispatch().
+//   * Idle workers form a LIFO stack (the warmest is reused first); pending calls a FIFO.
+//   * Managed concurrency: a call is dispatched only while the number of *running* calls is
+//     below the ConcurrencyEstimator's target; the rest wait here instead of
+//     oversubscribing the CPUs. "Running" excludes workers blocked on their own child
+//     calls (they use no CPU, and counting them would deadlock recursive call graphs such
+//     as chain -> chain -> chain) and workers still busy with a call whose deadline
+//     already answered it (abandoned work must not hold new calls back).
+//   * Unmanaged ("concurrency: unmanaged"): dispatch whenever a worker is idle, growing the
+//     pool up to max_workers -- the kill switch, for comparison.
+//   * Pool: min_workers (at least one) are started ahead of need. One more worker is
+//     requested when calls are queued, none is idle or starting, and the effective pool is
+//     below the target (max_workers when unmanaged) -- at most one request per spawn
+//     interval. Workers above min_workers that stay idle past the idle timeout are reaped.
+//   * Crash loop: a worker that dies before saying hello is a start failure; consecutive
+//     failures back off exponentially (100 ms doubling, capped), and while backing off
+//     with no ready worker the function's calls fail fast instead of queueing.
 //
-// Thread rule: every method may be called from any thread; state is guarded by one
-// short per-function lock (no engine-wide lock on the hot path). Methods never block
-// and never call back into the Engine while holding the lock.
+// Every decision takes `now_ns` explicitly so tests can drive it with a synthetic clock.
+// Thread rule: every method may be called from any thread; state is guarded by one short
+// per-function lock (no engine-wide lock on the hot path). Methods never block and never
+// call out while holding the lock.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "config/config.h"
+#include "engine/concurrency.h"
 #include "engine/worker_channel.h"
 
 namespace nightjar::engine {
 
+struct PoolOptions {
+  size_t max_queue = 10'000;
+  int64_t smoothing_ms = 300;
+  int64_t spawn_interval_ms = 100;
+  int64_t idle_timeout_ms = 30'000;
+  int64_t max_crash_backoff_ms = 10'000;
+  static PoolOptions From(const config::EngineConfig& e);
+};
+
+// A call paired with the worker that must run it now (already marked busy).
+struct Assignment {
+  std::shared_ptr<WorkerChannel> worker;
+  uint64_t call_id = 0;
+};
+
 class Dispatcher {
  public:
-  explicit Dispatcher(const config::FunctionConfig& fn) : config_(fn) {}
+  Dispatcher(const config::FunctionConfig& fn, PoolOptions options);
 
   const config::FunctionConfig& config() const { return config_; }
+  bool managed() const { return managed_; }
 
-  enum class AdmitResult { kDispatchNow, kQueued, kQueueFull, kNoWorkers };
-  // Admits call `call_id`: either pops an idle worker (returned in *worker, now busy with
-  // the call), queues the call, or refuses it.
-  AdmitResult Admit(uint64_t call_id, size_t max_queue, std::shared_ptr<WorkerChannel>* worker);
+  enum class AdmitResult { kDispatchNow, kQueued, kQueueFull, kCrashLooping };
+  // Admits a new call: assigns it to an idle worker (*out), queues it, or refuses it.
+  AdmitResult Admit(uint64_t call_id, int64_t now_ns, Assignment* out);
 
-  // The worker finished its call (or just said hello). Returns the next pending call it
-  // must run (and marks it busy), or 0 after putting it on the idle stack.
-  // `is_live(call_id)` filters out queued calls that were already answered (deadline).
+  // The worker finished its call (completed = true: its running time feeds the estimate)
+  // or just said hello / was handed a call already answered (completed = false). Fills
+  // *out and returns true if it must run a queued call next; else it goes on the idle
+  // stack. `is_live(call_id)` filters out queued calls already answered.
   template <typename IsLive>
-  uint64_t OnWorkerFree(const std::shared_ptr<WorkerChannel>& w, IsLive is_live);
+  bool OnWorkerFree(const std::shared_ptr<WorkerChannel>& w, int64_t now_ns, bool completed,
+                    IsLive is_live, Assignment* out);
+  // Pairs idle workers with queued calls while the target allows (after the target rose,
+  // or a running worker blocked on a child call).
+  template <typename IsLive>
+  std::vector<Assignment> TakeDispatchable(int64_t now_ns, IsLive is_live);
 
-  // A worker started (state kStarting) or died. Returns the call it was running (0 none).
+  // A busy worker of this function, running `parent_call`, started / finished waiting for
+  // a child call. Ignored if the worker has moved on to another call.
+  void OnChildStarted(WorkerChannel* w, uint64_t parent_call);
+  void OnChildFinished(WorkerChannel* w, uint64_t parent_call);
+  // The worker's call was answered without it (deadline): until the worker finishes, it
+  // no longer counts as running, so new calls are not held behind abandoned work.
+  void OnCallAbandoned(WorkerChannel* w, uint64_t call) { OnChildStarted(w, call); }
+
+  // Pool management.
   void AddStarting(std::shared_ptr<WorkerChannel> w);
-  uint64_t RemoveWorker(WorkerChannel* w);
-
-  // How many more workers should be started to reach the pool size.
-  int WorkersToStart();
-  // True when calls are queued, no worker is idle or starting, and the pool is below
-  // max_workers: one more worker should be started. (Issue #3 replaces this with the
-  // concurrency target and a spawn interval.)
-  bool ShouldGrow();
-  // Calls still queued, removed (shutdown or the pool cannot start).
+  // Removes a worker that died or is being reaped; returns the call it was running (0 none).
+  uint64_t RemoveWorker(WorkerChannel* w, int64_t now_ns);
+  // How many workers to start now (initial pool, replacements, growth; 0 while backing off).
+  int WorkersToStart(int64_t now_ns);
+  // Idle workers above min_workers idle longer than the timeout, removed from the pool.
+  std::vector<std::shared_ptr<WorkerChannel>> TakeIdleToReap(int64_t now_ns);
+  void OnStartFailure(int64_t now_ns);
+  void OnStarted();
+  // Calls still queued, removed (shutdown, or the function is crash-looping).
   std::vector<uint64_t> DrainQueue();
+  bool crash_looping(int64_t now_ns);
 
   struct Stats {
-    int starting = 0, idle = 0, busy = 0;
+    int starting = 0, idle = 0, busy = 0, blocked = 0;
     size_t queued = 0;
+    uint32_t target = 0;
+    double rate = 0, running_time_s = 0;
+    int64_t backoff_ms = 0;
   };
-  Stats GetStats();
+  Stats GetStats(int64_t now_ns);
   int ready_workers();
 
+  std::atomic<uint64_t> calls_ok{0}, calls_failed{0}, calls_timed_out{0};
+
  private:
+  // Callers hold mu_.
+  bool CanRunMoreLocked(int64_t now_ns) const;
+  uint32_t TargetLocked(int64_t now_ns) const;
+  void MarkBusyLocked(WorkerChannel* w, uint64_t call_id, int64_t now_ns);
+  template <typename IsLive>
+  uint64_t PopLiveLocked(IsLive is_live);
+
   const config::FunctionConfig& config_;
+  const PoolOptions options_;
+  const bool managed_;
   std::mutex mu_;
+  ConcurrencyEstimator estimator_;
   std::vector<std::shared_ptr<WorkerChannel>> workers_;  // all live workers
   std::vector<std::shared_ptr<WorkerChannel>> idle_;     // LIFO
   std::deque<uint64_t> pending_;                          // FIFO of call ids
+  int busy_ = 0;
+  int blocked_ = 0;  // busy workers waiting on at least one child call
+  int64_t last_spawn_request_ns_ = 0;
+  int start_failures_ = 0;
+  int64_t backoff_until_ns_ = 0;
 };
 
 template <typename IsLive>
-uint64_t Dispatcher::OnWorkerFree(const std::shared_ptr<WorkerChannel>& w, IsLive is_live) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (w->state == WorkerChannel::State::kDead) return 0;
+uint64_t Dispatcher::PopLiveLocked(IsLive is_live) {
   while (!pending_.empty()) {
     uint64_t id = pending_.front();
     pending_.pop_front();
-    if (!is_live(id)) continue;
-    w->state = WorkerChannel::State::kBusy;
-    w->current_call = id;
-    return id;
+    if (is_live(id)) return id;
+  }
+  return 0;
+}
+
+template <typename IsLive>
+bool Dispatcher::OnWorkerFree(const std::shared_ptr<WorkerChannel>& w, int64_t now_ns,
+                              bool completed, IsLive is_live, Assignment* out) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (w->state == WorkerChannel::State::kDead) return false;
+  if (w->state == WorkerChannel::State::kBusy) {
+    --busy_;
+    if (w->children > 0) --blocked_;
+    w->children = 0;
+    if (completed) estimator_.OnCompletion(now_ns, now_ns - w->dispatch_ns);
+  }
+  if (CanRunMoreLocked(now_ns)) {
+    if (uint64_t id = PopLiveLocked(is_live)) {
+      MarkBusyLocked(w.get(), id, now_ns);
+      *out = Assignment{w, id};
+      return true;
+    }
   }
   w->state = WorkerChannel::State::kIdle;
   w->current_call = 0;
+  w->idle_since_ns = now_ns;
   idle_.push_back(w);
-  return 0;
+  return false;
+}
+
+template <typename IsLive>
+std::vector<Assignment> Dispatcher::TakeDispatchable(int64_t now_ns, IsLive is_live) {
+  std::vector<Assignment> out;
+  std::lock_guard<std::mutex> lock(mu_);
+  while (!idle_.empty() && !pending_.empty() && CanRunMoreLocked(now_ns)) {
+    uint64_t id = PopLiveLocked(is_live);
+    if (id == 0) break;
+    std::shared_ptr<WorkerChannel> w = std::move(idle_.back());
+    idle_.pop_back();
+    MarkBusyLocked(w.get(), id, now_ns);
+    out.push_back(Assignment{std::move(w), id});
+  }
+  return out;
 }
 
 }  // namespace nightjar::engine

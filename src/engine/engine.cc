@@ -19,6 +19,7 @@ using proto::Message;
 using proto::MessageType;
 
 namespace {
+constexpr int64_t kTickMs = 50;  // pool upkeep: reaping, growth, target re-checks
 // Gap left between the counters of two successive users of one worker id: calls of the
 // dead predecessor still in flight keep their ids unique (proto/message.h, CallId).
 constexpr uint32_t kCounterGap = 1u << 20;
@@ -27,7 +28,10 @@ constexpr uint32_t kCounterGap = 1u << 20;
 Engine::Engine(const config::Config& config, EngineOptions options, io::LoopThreads* loops)
     : config_(config), options_(std::move(options)), loops_(loops) {
   dispatchers_.resize(config_.functions.size() + 1);
-  for (const auto& f : config_.functions) dispatchers_[f.id] = std::make_unique<Dispatcher>(f);
+  PoolOptions pool = PoolOptions::From(config_.engine);
+  for (const auto& f : config_.functions) {
+    dispatchers_[f.id] = std::make_unique<Dispatcher>(f, pool);
+  }
 }
 
 Engine::~Engine() { Stop(); }
@@ -47,6 +51,7 @@ Status Engine::Start() {
                                               loops_->loop(0));
   NJ_RETURN_IF_ERROR(launchers_->Start());
   for (const auto& f : config_.functions) StartWorkers(f.id);
+  loops_->loop(0)->Post([this] { Tick(); });
   return Status::Ok();
 }
 
@@ -146,51 +151,57 @@ void Engine::Admit(std::unique_ptr<CallRecord> rec, Dispatcher* d) {
     NJ_LOG(kWarning) << "duplicate call id " << id << " refused";
     return;
   }
-  std::shared_ptr<WorkerChannel> worker;
-  switch (d->Admit(id, config_.engine.max_queue, &worker)) {
+  Assignment a;
+  switch (d->Admit(id, MonotonicNowNs(), &a)) {
     case Dispatcher::AdmitResult::kDispatchNow:
-      SendDispatch(worker, id);
+      SendDispatch(a);
       return;
     case Dispatcher::AdmitResult::kQueued:
-      if (d->ShouldGrow()) StartWorker(d);
+      StartWorkers(d->config().id);
       return;
     case Dispatcher::AdmitResult::kQueueFull:
-      if (auto r = calls_.Take(id)) {
-        CancelDeadline(r.get());
-        Fail(std::move(r), CallStatus::kUnavailable,
-             "function " + d->config().name + " is overloaded (queue full)");
-      }
+      FailById(id, CallStatus::kUnavailable,
+               "function " + d->config().name + " is overloaded (queue full)");
       return;
-    case Dispatcher::AdmitResult::kNoWorkers:
-      if (auto r = calls_.Take(id)) {
-        CancelDeadline(r.get());
-        Fail(std::move(r), CallStatus::kUnavailable,
-             "function " + d->config().name + " has no running workers");
-      }
+    case Dispatcher::AdmitResult::kCrashLooping:
+      FailById(id, CallStatus::kUnavailable,
+               "function " + d->config().name + " keeps crashing at start; retry later");
       return;
   }
 }
 
-void Engine::SendDispatch(const std::shared_ptr<WorkerChannel>& w, uint64_t call_id) {
-  Message msg;
-  if (!calls_.MarkDispatched(call_id, w->channel(), &msg)) {
-    WorkerFree(w);  // answered meanwhile (deadline): take the next one
-    return;
+void Engine::FailById(uint64_t call_id, CallStatus status, std::string message) {
+  if (auto rec = calls_.Take(call_id)) {
+    CancelDeadline(rec.get());
+    if (rec->callee_channel == 0) {
+      ipc::DiscardPayload(*root_, PayloadKind::kInput, rec->dispatch);
+    }
+    Fail(std::move(rec), status, std::move(message));
   }
-  w->Send(&msg);
 }
 
-void Engine::WorkerFree(const std::shared_ptr<WorkerChannel>& w) {
-  Dispatcher* d = dispatchers_[w->function_id()].get();
+void Engine::SendDispatch(Assignment a) {
+  // Loops because a call may have been answered (deadline) after it was assigned: the
+  // worker then takes the next one.
   for (;;) {
-    uint64_t next = d->OnWorkerFree(w, [this](uint64_t id) { return calls_.Contains(id); });
-    if (next == 0) return;
     Message msg;
-    if (calls_.MarkDispatched(next, w->channel(), &msg)) {
-      w->Send(&msg);
+    if (calls_.MarkDispatched(a.call_id, a.worker->channel(), MonotonicNowNs(), &msg)) {
+      a.worker->Send(&msg);
       return;
     }
+    Dispatcher* d = dispatchers_[a.worker->function_id()].get();
+    if (!d->OnWorkerFree(a.worker, MonotonicNowNs(), false, IsLive(), &a)) return;
   }
+}
+
+void Engine::WorkerFree(const std::shared_ptr<WorkerChannel>& w, bool completed) {
+  Dispatcher* d = dispatchers_[w->function_id()].get();
+  Assignment next;
+  if (d->OnWorkerFree(w, MonotonicNowNs(), completed, IsLive(), &next)) SendDispatch(next);
+}
+
+void Engine::DispatchReady(Dispatcher* d) {
+  for (Assignment& a : d->TakeDispatchable(MonotonicNowNs(), IsLive())) SendDispatch(a);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -220,7 +231,15 @@ void Engine::OnDeadline(uint64_t call_id) {
   rec->timer_loop = nullptr;  // this timer has fired
   // A queued call's input was never consumed; a dispatched one's belongs to the callee.
   if (rec->callee_channel == 0) ipc::DiscardPayload(*root_, PayloadKind::kInput, rec->dispatch);
+  std::shared_ptr<WorkerChannel> callee =
+      rec->callee_channel != 0 ? FindChannel(rec->callee_channel) : nullptr;
   Fail(std::move(rec), CallStatus::kTimeout, "deadline exceeded");
+  if (callee) {
+    Dispatcher* d = dispatchers_[callee->function_id()].get();
+    d->OnCallAbandoned(callee.get(), call_id);
+    DispatchReady(d);
+    StartWorkers(callee->function_id());
+  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -229,12 +248,14 @@ void Engine::OnDeadline(uint64_t call_id) {
 void Engine::Fail(std::unique_ptr<CallRecord> rec, CallStatus status, std::string message) {
   NJ_LOG(kDebug) << "call " << rec->call_id << " failed: " << proto::CallStatusName(status)
                  << ": " << message;
+  CountAnswer(*rec, status);
   if (rec->external_done) {
     rec->external_done(status, std::move(message));
     return;
   }
   auto caller = FindChannel(rec->caller_channel);
   if (!caller) return;  // the caller died; nobody is waiting
+  ChildFinished(*rec, caller.get());
   Message msg = proto::MakeMessage(MessageType::kComplete);
   msg.header.call_id = rec->call_id;
   msg.header.status = static_cast<uint16_t>(status);
@@ -245,6 +266,7 @@ void Engine::Fail(std::unique_ptr<CallRecord> rec, CallStatus status, std::strin
 
 void Engine::DeliverCompletion(std::unique_ptr<CallRecord> rec, const Message& msg) {
   CancelDeadline(rec.get());
+  CountAnswer(*rec, msg.call_status());
   if (rec->external_done) {
     auto payload = ipc::TakePayload(*root_, PayloadKind::kOutput, msg);
     if (!payload.ok()) {
@@ -261,6 +283,7 @@ void Engine::DeliverCompletion(std::unique_ptr<CallRecord> rec, const Message& m
     ipc::DiscardPayload(*root_, PayloadKind::kOutput, msg);
     return;
   }
+  ChildFinished(*rec, caller.get());
   Message fwd = msg;
   caller->Send(&fwd);
 }
@@ -280,12 +303,15 @@ void Engine::OnWorkerMessage(WorkerChannel* w, const Message& msg) {
         if (msg.type() == MessageType::kComplete) {
           DeliverCompletion(std::move(rec), msg);
         } else {
+          // The caller already has the result; this is the accounting copy.
           CancelDeadline(rec.get());
+          CountAnswer(*rec, msg.call_status());
+          if (auto caller = FindChannel(rec->caller_channel)) ChildFinished(*rec, caller.get());
         }
       } else if (msg.type() == MessageType::kComplete) {
         ipc::DiscardPayload(*root_, PayloadKind::kOutput, msg);  // late: already answered
       }
-      if (auto self = FindChannel(w->channel())) WorkerFree(self);
+      if (auto self = FindChannel(w->channel())) WorkerFree(self, true);
       return;
     }
     case MessageType::kWorkerHello:
@@ -314,7 +340,8 @@ void Engine::HandleHello(WorkerChannel* w, const Message& msg) {
   }
   w->NoteCounter(static_cast<uint32_t>(welcome.header.call_id));
   w->Send(&welcome);
-  WorkerFree(self);
+  dispatchers_[w->function_id()]->OnStarted();
+  WorkerFree(self, false);
   NotifyReadyChanged();
 }
 
@@ -351,7 +378,28 @@ void Engine::HandleInvoke(WorkerChannel* caller, const Message& msg) {
     Fail(std::move(rec), CallStatus::kUnavailable, "engine is shutting down");
     return;
   }
+  // The caller now waits on a child and stops counting as running: its own function
+  // may be able to dispatch a queued call (and must, for recursive call graphs).
+  Dispatcher* caller_d = dispatchers_[caller->function_id()].get();
+  caller_d->OnChildStarted(caller, msg.header.parent_call_id);
   Admit(std::move(rec), d);
+  DispatchReady(caller_d);
+}
+
+void Engine::ChildFinished(const CallRecord& rec, WorkerChannel* caller) {
+  dispatchers_[caller->function_id()]->OnChildFinished(caller, rec.dispatch.header.parent_call_id);
+}
+
+void Engine::CountAnswer(const CallRecord& rec, CallStatus status) {
+  if (rec.function_id == 0 || rec.function_id >= dispatchers_.size()) return;
+  Dispatcher* d = dispatchers_[rec.function_id].get();
+  if (status == CallStatus::kOk) {
+    d->calls_ok.fetch_add(1, std::memory_order_relaxed);
+  } else if (status == CallStatus::kTimeout) {
+    d->calls_timed_out.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    d->calls_failed.fetch_add(1, std::memory_order_relaxed);
+  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -384,11 +432,9 @@ void Engine::ReleaseWorkerId(uint16_t id, uint32_t last_counter) {
 
 void Engine::StartWorkers(uint32_t function_id) {
   Dispatcher* d = dispatchers_[function_id].get();
-  for (int n = d->WorkersToStart(); n > 0; --n) {
+  for (int n = d->WorkersToStart(MonotonicNowNs()); n > 0; --n) {
     if (!StartWorker(d)) return;
   }
-  // Calls may have queued while the pool was down.
-  if (d->ShouldGrow()) StartWorker(d);
 }
 
 bool Engine::StartWorker(Dispatcher* d) {
@@ -430,32 +476,55 @@ void Engine::OnWorkerGone(uint64_t channel) {
     channels_.erase(it);
   }
   Dispatcher* d = dispatchers_[w->function_id()].get();
+  int64_t now = MonotonicNowNs();
   bool was_starting = w->state == WorkerChannel::State::kStarting;
-  uint64_t call = d->RemoveWorker(w.get());
+  uint64_t call = d->RemoveWorker(w.get(), now);
   w->loop()->Dispatch([this, w] { w->Close(*root_); });
   ReleaseWorkerId(w->worker_id(), w->last_counter());
   if (call != 0) {
-    if (auto rec = calls_.Take(call)) {
-      CancelDeadline(rec.get());
-      ipc::RemoveCallPayloads(*root_, call);
-      Fail(std::move(rec), CallStatus::kWorkerDied,
-           "worker of " + d->config().name + " exited while running the call");
-    }
+    ipc::RemoveCallPayloads(*root_, call);
+    FailById(call, CallStatus::kWorkerDied,
+             "worker of " + d->config().name + " exited while running the call");
   }
   if (stopping_.load()) return;
   NJ_LOG(kWarning) << "worker " << w->worker_id() << " of " << d->config().name << " (pid "
-                   << w->pid << ") exited" << (call ? " mid-call" : "") << "; replacing it";
-  // A worker that dies before saying hello is a start failure: wait before retrying so a
-  // broken function does not spin the CPU.
-  uint32_t fid = w->function_id();
-  if (was_starting) {
-    loops_->loop(0)->Post([this, fid] {
-      loops_->loop(0)->RunAfterMs(500, [this, fid] { StartWorkers(fid); });
-    });
-  } else {
-    StartWorkers(fid);
-  }
+                   << w->pid << ") exited" << (call ? " mid-call" : "")
+                   << (was_starting ? " before it was ready" : "") << "; replacing it";
+  // A worker that dies before saying hello is a start failure: the dispatcher backs off
+  // (and fails calls fast while nothing runs) so a broken function cannot spin the CPU.
+  if (was_starting) d->OnStartFailure(now);
+  StartWorkers(w->function_id());
   NotifyReadyChanged();
+}
+
+void Engine::Tick() {
+  if (stopping_.load()) return;
+  int64_t now = MonotonicNowNs();
+  for (size_t id = 1; id < dispatchers_.size(); ++id) {
+    Dispatcher* d = dispatchers_[id].get();
+    DispatchReady(d);  // the target moves with time as the averages decay
+    for (auto& w : d->TakeIdleToReap(now)) RetireWorker(w);
+    if (d->crash_looping(now)) {
+      for (uint64_t call : d->DrainQueue()) {
+        FailById(call, CallStatus::kUnavailable,
+                 "function " + d->config().name + " keeps crashing at start; retry later");
+      }
+    }
+    StartWorkers(static_cast<uint32_t>(id));
+  }
+  loops_->loop(0)->RunAfterMs(kTickMs, [this] { Tick(); });
+}
+
+void Engine::RetireWorker(const std::shared_ptr<WorkerChannel>& w) {
+  {
+    std::lock_guard<std::mutex> lock(channels_mu_);
+    channels_.erase(w->channel());
+  }
+  NJ_LOG(kInfo) << "stopping idle worker " << w->worker_id() << " of "
+                << dispatchers_[w->function_id()]->config().name;
+  w->loop()->Dispatch([this, w] { w->Close(*root_); });
+  ReleaseWorkerId(w->worker_id(), w->last_counter());
+  launchers_->StopWorker(w->function_id(), w->channel());
 }
 
 }  // namespace nightjar::engine

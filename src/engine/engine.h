@@ -72,8 +72,18 @@ class Engine {
 
  private:
   void Admit(std::unique_ptr<CallRecord> rec, Dispatcher* d);
-  void SendDispatch(const std::shared_ptr<WorkerChannel>& w, uint64_t call_id);
-  void WorkerFree(const std::shared_ptr<WorkerChannel>& w);
+  void SendDispatch(Assignment a);
+  void WorkerFree(const std::shared_ptr<WorkerChannel>& w, bool completed);
+  void DispatchReady(Dispatcher* d);
+  auto IsLive() {
+    return [this](uint64_t id) { return calls_.Contains(id); };
+  }
+  void FailById(uint64_t call_id, proto::CallStatus status, std::string message);
+  void ChildFinished(const CallRecord& rec, WorkerChannel* caller);
+  void CountAnswer(const CallRecord& rec, proto::CallStatus status);
+  // Pool upkeep every few tens of ms on loop 0.
+  void Tick();
+  void RetireWorker(const std::shared_ptr<WorkerChannel>& w);
   // Answers a call with an error (external callback, or a COMPLETE to the caller).
   void Fail(std::unique_ptr<CallRecord> rec, proto::CallStatus status, std::string message);
   void DeliverCompletion(std::unique_ptr<CallRecord> rec, const proto::Message& msg);
@@ -82,7 +92,7 @@ class Engine {
   void OnDeadline(uint64_t call_id);
   void HandleInvoke(WorkerChannel* caller, const proto::Message& msg);
   void HandleHello(WorkerChannel* w, const proto::Message& msg);
-  // Tops the pool up to its initial size (and grows it by one if calls are waiting).
+  // Starts what the dispatcher's pool policy asks for (initial pool, replacements, growth).
   void StartWorkers(uint32_t function_id);
   // Starts one worker; false if the engine is stopping or the channel cannot be made.
   bool StartWorker(Dispatcher* d);

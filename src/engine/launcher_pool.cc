@@ -181,6 +181,12 @@ void LauncherPool::StartWorker(uint32_t function_id, uint64_t channel, uint16_t 
   SendOrQueue(function_id, msg);
 }
 
+void LauncherPool::StopWorker(uint32_t function_id, uint64_t channel) {
+  Message msg = proto::MakeMessage(MessageType::kStopWorker);
+  msg.header.reply_channel = channel;
+  SendOrQueue(function_id, msg);
+}
+
 void LauncherPool::Stop() {
   std::vector<pid_t> pids;
   std::vector<std::shared_ptr<Connection>> conns;

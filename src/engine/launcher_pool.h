@@ -31,6 +31,8 @@ class LauncherPool final : public io::Watcher {
   Status Start();
   // Queues a start request; sent as soon as the function's launcher is connected.
   void StartWorker(uint32_t function_id, uint64_t channel, uint16_t worker_id);
+  // Asks the launcher to kill a worker (idle reaping); its exit report is then ignored.
+  void StopWorker(uint32_t function_id, uint64_t channel);
   // Closes every launcher connection (launchers then kill their workers and exit) and
   // reaps them, SIGKILLing any that linger past a few seconds.
   void Stop();

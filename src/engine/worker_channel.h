@@ -52,6 +52,9 @@ class WorkerChannel final : public io::Watcher {
   // Dispatcher-owned scheduling state (guarded by the Dispatcher's mutex).
   State state = State::kStarting;
   uint64_t current_call = 0;
+  int64_t dispatch_ns = 0;     // when current_call was dispatched
+  int64_t idle_since_ns = 0;   // when it last went idle
+  int children = 0;            // child calls current_call is waiting on
   int pid = 0;
 
  private:
