@@ -128,6 +128,13 @@ def function(name: str, lib: Optional[str] = None, **options) -> dict:
     return entry
 
 
+def test_function(name: str, **options) -> dict:
+    """One `functions:` entry for a test-only library from tests/functions."""
+    env = os.environ.get("NIGHTJAR_TEST_FUNCTIONS_DIR")
+    base = Path(env) if env else examples_dir().parent.parent / "tests" / "functions"
+    return function(name, **options) | {"handler": str((base / f"lib{name}.so").resolve())}
+
+
 def all_example_functions(**overrides: dict) -> list:
     """Every example function with default options; overrides maps a name to extra options."""
     return [function(n, **overrides.get(n, {})) for n in EXAMPLE_FUNCTIONS]
@@ -138,6 +145,8 @@ def _yaml_scalar(v) -> str:
         return "true" if v else "false"
     if isinstance(v, int):
         return str(v)
+    if isinstance(v, float):
+        return repr(v)
     if isinstance(v, str):
         return json.dumps(v)  # a JSON string is a valid YAML double-quoted scalar
     raise TypeError(f"cannot render {v!r} as YAML")

@@ -26,4 +26,11 @@ struct InvokeFlags {
 };
 int RunInvoke(const InvokeFlags& flags);
 
+struct StatusFlags {
+  std::string url = "http://127.0.0.1:8080";
+  bool json = false;
+  int64_t watch_ms = 0;      // > 0: refresh every watch_ms until interrupted
+};
+int RunStatus(const StatusFlags& flags);
+
 }  // namespace nightjar::cli

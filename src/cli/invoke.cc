@@ -1,58 +1,43 @@
-// `nightjar invoke`: a minimal blocking HTTP/1.1 client for calling a function from the
+// `nightjar invoke` and `nightjar status`: a minimal blocking HTTP/1.1 client for the
 // shell. One request per run, "Connection: close", response read to EOF.
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "cli/commands.h"
 #include "io/socket.h"
 
 namespace nightjar::cli {
+namespace {
 
-int RunInvoke(const InvokeFlags& flags) {
-  std::string data = flags.data;
-  if (!data.empty() && data[0] == '@') {
-    std::ifstream in(data.substr(1), std::ios::binary);
-    if (!in) {
-      std::fprintf(stderr, "nightjar invoke: cannot read %s\n", data.c_str() + 1);
-      return 2;
-    }
-    std::stringstream ss;
-    ss << in.rdbuf();
-    data = ss.str();
-  }
-  std::string url = flags.url;
-  if (url.rfind("http://", 0) != 0) {
-    std::fprintf(stderr, "nightjar invoke: --url must start with http://\n");
-    return 2;
-  }
-  url = url.substr(7);
-  while (!url.empty() && url.back() == '/') url.pop_back();
-  auto hp = io::ParseHostPort(url);
-  if (!hp.ok()) {
-    std::fprintf(stderr, "nightjar invoke: %s\n", hp.status().message().c_str());
-    return 2;
-  }
+struct HttpReply {
+  int status = 0;
+  std::string body;
+};
+
+// Sends one request to base_url (http://HOST:PORT) and reads the whole reply.
+Result<HttpReply> Fetch(const std::string& base_url, const std::string& method,
+                        const std::string& path, const std::string& body,
+                        const std::string& extra_headers) {
+  if (base_url.rfind("http://", 0) != 0) return InvalidArgument("--url must start with http://");
+  std::string hostport = base_url.substr(7);
+  while (!hostport.empty() && hostport.back() == '/') hostport.pop_back();
+  auto hp = io::ParseHostPort(hostport);
+  if (!hp.ok()) return hp.status();
   auto fd = io::ConnectTcp(hp->host, hp->port);
-  if (!fd.ok() || !io::SetNonBlocking(fd->get(), false).ok()) {
-    std::fprintf(stderr, "nightjar invoke: %s\n", fd.ok() ? "socket setup failed"
-                                                           : fd.status().message().c_str());
-    return 2;
-  }
-  std::string req = "POST /function/" + flags.function + " HTTP/1.1\r\nHost: " + url +
-                    "\r\nConnection: close\r\nContent-Length: " + std::to_string(data.size()) +
-                    "\r\n";
-  if (flags.timeout_ms > 0) req += "X-Nightjar-Timeout-Ms: " + std::to_string(flags.timeout_ms) + "\r\n";
-  req += "\r\n" + data;
+  if (!fd.ok()) return fd.status();
+  NJ_RETURN_IF_ERROR(io::SetNonBlocking(fd->get(), false));
+  std::string req = method + " " + path + " HTTP/1.1\r\nHost: " + hostport +
+                    "\r\nConnection: close\r\nContent-Length: " + std::to_string(body.size()) +
+                    "\r\n" + extra_headers + "\r\n" + body;
   for (size_t off = 0; off < req.size();) {
     ssize_t n = ::send(fd->get(), req.data() + off, req.size() - off, MSG_NOSIGNAL);
-    if (n <= 0) {
-      std::fprintf(stderr, "nightjar invoke: send failed\n");
-      return 2;
-    }
+    if (n <= 0) return Status::FromErrno("send");
     off += static_cast<size_t>(n);
   }
   std::string resp;
@@ -63,19 +48,61 @@ int RunInvoke(const InvokeFlags& flags) {
     resp.append(buf, static_cast<size_t>(n));
   }
   size_t head_end = resp.find("\r\n\r\n");
-  int status = 0;
-  if (head_end == std::string::npos || std::sscanf(resp.c_str(), "HTTP/1.%*d %d", &status) != 1) {
-    std::fprintf(stderr, "nightjar invoke: malformed response from gateway\n");
-    return 2;
+  HttpReply reply;
+  if (head_end == std::string::npos ||
+      std::sscanf(resp.c_str(), "HTTP/1.%*d %d", &reply.status) != 1) {
+    return Unavailable("malformed response from gateway");
   }
-  std::string body = resp.substr(head_end + 4);
-  if (status >= 200 && status < 300) {
-    std::fwrite(body.data(), 1, body.size(), stdout);
+  reply.body = resp.substr(head_end + 4);
+  return reply;
+}
+
+int Report(const char* cmd, const Status& st) {
+  std::fprintf(stderr, "nightjar %s: %s\n", cmd, st.message().c_str());
+  return 2;
+}
+
+}  // namespace
+
+int RunInvoke(const InvokeFlags& flags) {
+  std::string data = flags.data;
+  if (!data.empty() && data[0] == '@') {
+    std::ifstream in(data.substr(1), std::ios::binary);
+    if (!in) return Report("invoke", NotFound("cannot read " + data.substr(1)));
+    std::stringstream ss;
+    ss << in.rdbuf();
+    data = ss.str();
+  }
+  std::string headers;
+  if (flags.timeout_ms > 0) {
+    headers = "X-Nightjar-Timeout-Ms: " + std::to_string(flags.timeout_ms) + "\r\n";
+  }
+  auto reply = Fetch(flags.url, "POST", "/function/" + flags.function, data, headers);
+  if (!reply.ok()) return Report("invoke", reply.status());
+  if (reply->status >= 200 && reply->status < 300) {
+    std::fwrite(reply->body.data(), 1, reply->body.size(), stdout);
     return 0;
   }
-  std::fprintf(stderr, "nightjar invoke: HTTP %d: %s", status, body.c_str());
-  if (body.empty() || body.back() != '\n') std::fputc('\n', stderr);
+  std::fprintf(stderr, "nightjar invoke: HTTP %d: %s", reply->status, reply->body.c_str());
+  if (reply->body.empty() || reply->body.back() != '\n') std::fputc('\n', stderr);
   return 1;
+}
+
+int RunStatus(const StatusFlags& flags) {
+  for (int round = 0;; ++round) {
+    auto reply = Fetch(flags.url, "GET", flags.json ? "/status" : "/status?format=text", "", "");
+    if (!reply.ok()) return Report("status", reply.status());
+    if (reply->status != 200) {
+      std::fprintf(stderr, "nightjar status: HTTP %d: %s\n", reply->status, reply->body.c_str());
+      return 1;
+    }
+    if (flags.watch_ms > 0 && !flags.json) std::fputs("\033[H\033[2J", stdout);  // clear
+    std::fwrite(reply->body.data(), 1, reply->body.size(), stdout);
+    if (flags.json) std::fputc('\n', stdout);
+    std::fflush(stdout);
+    if (flags.watch_ms <= 0) return 0;
+    std::this_thread::sleep_for(std::chrono::milliseconds(flags.watch_ms));
+  }
 }
 
 }  // namespace nightjar::cli

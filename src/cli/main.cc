@@ -43,6 +43,12 @@ int main(int argc, char** argv) {
   inv_cmd->add_option("--url", inv.url, "gateway base URL")->capture_default_str();
   inv_cmd->add_option("--timeout-ms", inv.timeout_ms, "call deadline override");
 
+  nightjar::cli::StatusFlags st;
+  CLI::App* st_cmd = app.add_subcommand("status", "show per-function workers, queues and targets");
+  st_cmd->add_option("--url", st.url, "gateway base URL")->capture_default_str();
+  st_cmd->add_flag("--json", st.json, "print the raw JSON of GET /status");
+  st_cmd->add_option("--watch", st.watch_ms, "refresh every N ms");
+
   nightjar::launcher::LauncherOptions lo;
   CLI::App* l_cmd = app.add_subcommand("launcher", "(internal) supervise a function's workers");
   l_cmd->group("");  // hidden from --help: the engine runs it
@@ -78,6 +84,7 @@ int main(int argc, char** argv) {
     return nightjar::cli::RunEngine(eng);
   }
   if (inv_cmd->parsed()) return nightjar::cli::RunInvoke(inv);
+  if (st_cmd->parsed()) return nightjar::cli::RunStatus(st);
   if (l_cmd->parsed()) {
     nightjar::InitLoggingFromEnv("launcher");
     char self[4096];

@@ -29,6 +29,10 @@ class InProcessBackend final : public gateway::Backend {
             gateway::CallDone done) override {
     engine_->SubmitExternal(function, input, timeout_ms, std::move(done));
   }
+  void CollectStatus(StatusFormat format, std::function<void(std::string)> done) override {
+    done(format == StatusFormat::kJson ? "{\"engines\":[" + engine_->StatusJson() + "]}"
+                                       : engine_->StatusText());
+  }
 
  private:
   engine::Engine* engine_;

@@ -56,16 +56,25 @@ Status Engine::Start() {
 }
 
 Status Engine::WaitReady(int64_t timeout_ms) {
+  // A function that keeps crashing at start does not hold the others back: it is
+  // reported and its calls fail fast (503) until a worker comes up.
   auto all_ready = [&]() -> const config::FunctionConfig* {
     for (const auto& f : config_.functions) {
       int want = static_cast<int>(std::max<uint32_t>(f.min_workers, 1));
-      if (dispatchers_[f.id]->ready_workers() < want) return &f;
+      Dispatcher* d = dispatchers_[f.id].get();
+      if (d->ready_workers() < want && !d->crash_looping(MonotonicNowNs())) return &f;
     }
     return nullptr;
   };
   std::unique_lock<std::mutex> lock(ready_mu_);
   if (ready_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
                          [&] { return all_ready() == nullptr; })) {
+    for (const auto& f : config_.functions) {
+      if (dispatchers_[f.id]->crash_looping(MonotonicNowNs())) {
+        NJ_LOG(kError) << "function " << f.name
+                       << " keeps crashing at start; its calls fail with 503 until it recovers";
+      }
+    }
     return Status::Ok();
   }
   const config::FunctionConfig* f = all_ready();

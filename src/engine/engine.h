@@ -59,6 +59,10 @@ class Engine {
   const config::Config& config() const { return config_; }
   const ipc::IpcRoot& ipc_root() const { return *root_; }
   size_t calls_in_flight() { return calls_.size(); }
+  // Per-function pool, queue, target, smoothed rate and running time, call counters.
+  // Any thread. (status.cc)
+  std::string StatusJson();
+  std::string StatusText();
 
   // --- internal callbacks ---
   // A message from a worker's output pipe. Runs on the channel's loop.

@@ -34,11 +34,20 @@ class GatewayLinkConnection final : public io::StreamConnection {
     for (;;) {
       proto::FrameStatus st = proto::TakeFrame(in, &off, &f);
       if (st == proto::FrameStatus::kNeedMore) break;
+      MessageType type = static_cast<MessageType>(f.header.type);
       if (st == proto::FrameStatus::kBad ||
-          static_cast<MessageType>(f.header.type) != MessageType::kLinkCall) {
+          (type != MessageType::kLinkCall && type != MessageType::kLinkStatus)) {
         NJ_LOG(kWarning) << "bad frame from gateway; closing link";
         Close();
         return;
+      }
+      if (type == MessageType::kLinkStatus) {
+        proto::MessageHeader h = f.header;
+        std::string body = f.payload == "text" ? engine_->StatusText() : engine_->StatusJson();
+        std::string frame;
+        proto::AppendFrame(h, body, &frame);
+        Send(frame);
+        continue;
       }
       HandleCall(f);
     }

@@ -24,6 +24,12 @@ class Backend {
   // engine", arrives through `done`.
   virtual void Call(std::string_view function, std::string_view input, int64_t timeout_ms,
                     CallDone done) = 0;
+
+  enum class StatusFormat { kJson, kText };
+  // Collects every engine's status (Engine::StatusJson/StatusText): JSON as
+  // {"engines":[...]}, text as one table per engine. `done` is called exactly once, from
+  // any thread. Thread rule: as Call().
+  virtual void CollectStatus(StatusFormat format, std::function<void(std::string)> done) = 0;
 };
 
 }  // namespace nightjar::gateway

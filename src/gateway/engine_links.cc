@@ -29,27 +29,17 @@ class EngineLink final : public io::StreamConnection {
 
   // Loop thread only.
   void SendCall(std::string function, std::string input, int64_t timeout_ms, CallDone done) {
-    if (closed()) {
-      done(CallStatus::kUnavailable, "engine link lost");
-      return;
-    }
-    uint64_t id = next_id_++;
-    proto::MessageHeader h{};
-    h.type = static_cast<uint16_t>(MessageType::kLinkCall);
-    h.call_id = id;
-    h.deadline_ns = timeout_ms > 0 ? timeout_ms * 1'000'000 : 0;
     std::string payload;
     payload.reserve(function.size() + 1 + input.size());
     payload.append(function).push_back('\0');
     payload.append(input);
-    std::string frame;
-    proto::AppendFrame(h, payload, &frame);
-    pending_.emplace(id, std::move(done));
-    outstanding_.fetch_add(1, std::memory_order_relaxed);
-    Send(frame);
+    SendRequest(MessageType::kLinkCall, timeout_ms > 0 ? timeout_ms * 1'000'000 : 0, payload,
+                std::move(done));
   }
-  void IncOutstanding() { outstanding_.fetch_add(1, std::memory_order_relaxed); }
-  void DecOutstanding() { outstanding_.fetch_sub(1, std::memory_order_relaxed); }
+  // Loop thread only. The answer's payload is the engine's status in `format`.
+  void SendStatusRequest(std::string_view format, CallDone done) {
+    SendRequest(MessageType::kLinkStatus, 0, format, std::move(done));
+  }
 
  protected:
   void OnData(std::string* in) override {
@@ -76,6 +66,24 @@ class EngineLink final : public io::StreamConnection {
   }
 
  private:
+  void SendRequest(MessageType type, int64_t deadline_ns, std::string_view payload,
+                   CallDone done) {
+    if (closed()) {
+      done(CallStatus::kUnavailable, "engine link lost");
+      return;
+    }
+    uint64_t id = next_id_++;
+    proto::MessageHeader h{};
+    h.type = static_cast<uint16_t>(type);
+    h.call_id = id;
+    h.deadline_ns = deadline_ns;
+    std::string frame;
+    proto::AppendFrame(h, payload, &frame);
+    pending_.emplace(id, std::move(done));
+    outstanding_.fetch_add(1, std::memory_order_relaxed);
+    Send(frame);
+  }
+
   void Handle(const proto::Frame& f) {
     switch (static_cast<MessageType>(f.header.type)) {
       case MessageType::kEngineHello: {
@@ -89,7 +97,8 @@ class EngineLink final : public io::StreamConnection {
         owner_->OnLinkReady(std::static_pointer_cast<EngineLink>(shared_from_this()));
         return;
       }
-      case MessageType::kLinkResult: {
+      case MessageType::kLinkResult:
+      case MessageType::kLinkStatus: {
         auto it = pending_.find(f.header.call_id);
         if (it == pending_.end()) return;
         CallDone done = std::move(it->second);
@@ -183,6 +192,56 @@ void EngineLinks::Call(std::string_view function, std::string_view input, int64_
                           done = std::move(done)]() mutable {
     best->SendCall(std::move(fn), std::move(in), timeout_ms, std::move(done));
   });
+}
+
+void EngineLinks::CollectStatus(StatusFormat format, std::function<void(std::string)> done) {
+  std::vector<std::shared_ptr<EngineLink>> links;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    links = ready_;
+  }
+  const bool json = format == StatusFormat::kJson;
+  if (links.empty()) {
+    done(json ? "{\"engines\":[]}" : "no engine is connected\n");
+    return;
+  }
+  // One request per engine; the last answer (or lost link) assembles the reply.
+  struct Gather {
+    std::mutex mu;
+    std::vector<std::string> parts;
+    size_t left;
+    std::function<void(std::string)> done;
+  };
+  auto g = std::make_shared<Gather>();
+  g->parts.resize(links.size());
+  g->left = links.size();
+  g->done = std::move(done);
+  for (size_t i = 0; i < links.size(); ++i) {
+    auto finish = [g, i, json](CallStatus st, std::string body) {
+      std::function<void(std::string)> done;
+      std::string out;
+      {
+        std::lock_guard<std::mutex> lock(g->mu);
+        g->parts[i] = st == CallStatus::kOk ? std::move(body) : std::string();
+        if (--g->left != 0) return;
+        for (size_t k = 0; k < g->parts.size(); ++k) {
+          if (json) {
+            if (g->parts[k].empty()) continue;
+            if (out.size() > 0) out += ",";
+            out += g->parts[k];
+          } else {
+            out += "engine " + std::to_string(k + 1) + ":\n" + g->parts[k];
+          }
+        }
+        done = std::move(g->done);
+      }
+      done(json ? "{\"engines\":[" + out + "]}" : out);
+    };
+    auto link = links[i];
+    link->loop()->Dispatch([link, json, finish = std::move(finish)]() mutable {
+      link->SendStatusRequest(json ? "json" : "text", std::move(finish));
+    });
+  }
 }
 
 void EngineLinks::Stop() {

@@ -31,6 +31,7 @@ class EngineLinks final : public Backend, public io::Watcher {
 
   void Call(std::string_view function, std::string_view input, int64_t timeout_ms,
             CallDone done) override;
+  void CollectStatus(StatusFormat format, std::function<void(std::string)> done) override;
   void OnEvents(uint32_t events) override;  // accept
   void OnLinkReady(const std::shared_ptr<EngineLink>& link);
   void OnLinkClosed(EngineLink* link);

@@ -83,9 +83,14 @@ class HttpConnection final : public io::StreamConnection {
 
   void Respond(uint64_t seq, int status, std::string_view body,
                std::span<const std::string> extra = {}) {
+    RespondTyped(seq, status, "text/plain", body, extra);
+  }
+
+  void RespondTyped(uint64_t seq, int status, std::string_view content_type,
+                    std::string_view body, std::span<const std::string> extra = {}) {
     for (auto& s : slots_) {
       if (s.seq != seq) continue;
-      AppendResponse(&s.response, status, "", "text/plain", body, s.keep_alive, extra);
+      AppendResponse(&s.response, status, "", content_type, body, s.keep_alive, extra);
       s.ready = true;
       break;
     }
@@ -113,6 +118,23 @@ class HttpConnection final : public io::StreamConnection {
     if (req.path == "/healthz") {
       if (req.method == "GET" || req.method == "HEAD") return Respond(seq, 200, "ok\n");
       return Respond(seq, 405, "use GET /healthz\n");
+    }
+    if (req.path == "/status") {
+      if (req.method != "GET") return Respond(seq, 405, "use GET /status\n");
+      bool text = req.target.find("format=text") != std::string::npos;
+      auto weak = std::weak_ptr<HttpConnection>(
+          std::static_pointer_cast<HttpConnection>(shared_from_this()));
+      io::EventLoop* home = loop();
+      backend_->CollectStatus(text ? Backend::StatusFormat::kText : Backend::StatusFormat::kJson,
+                       [weak, home, seq, text](std::string body) {
+                         home->Dispatch([weak, seq, text, body = std::move(body)] {
+                           auto self = weak.lock();
+                           if (!self || self->closed()) return;
+                           self->RespondTyped(seq, 200, text ? "text/plain" : "application/json",
+                                              body);
+                         });
+                       });
+      return;
     }
     if (!req.path.starts_with(kFunctionPrefix)) {
       return Respond(seq, 404, "not found: use POST /function/<name>\n");

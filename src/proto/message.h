@@ -48,6 +48,8 @@ enum class MessageType : uint16_t {
   kEngineHello = 20,     // engine -> gateway. payload: '\n'-separated function names
   kLinkCall = 21,        // gateway -> engine. payload: function name '\0' input
   kLinkResult = 22,      // engine -> gateway. status + payload (output or error text)
+  kLinkStatus = 23,      // gateway -> engine, payload "json" or "text"; engine -> gateway,
+                         // payload = Engine::StatusJson() or StatusText(), same call_id
 };
 
 // How a call ended. Values travel on the wire; never renumber.
