@@ -1,0 +1,328 @@
+#include "engine/dispatcher.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <vector>
+
+namespace nightjar::engine {
+namespace {
+
+using State = WorkerChannel::State;
+using Admit = Dispatcher::AdmitResult;
+
+constexpr int64_t kMs = 1'000'000;
+constexpr int64_t kT0 = 1'000'000 * kMs;  // synthetic clock; never 0
+
+auto AllLive() {
+  return [](uint64_t) { return true; };
+}
+
+// Workers are plain WorkerChannel objects: never opened, their loop never run. Most tests
+// use the unmanaged policy so the pool, not the concurrency target, decides.
+class DispatcherTest : public ::testing::Test {
+ protected:
+  DispatcherTest() {
+    fn_.name = "f";
+    fn_.id = 1;
+    fn_.min_workers = 1;
+    fn_.max_workers = 2;
+    fn_.concurrency = "unmanaged";
+    opts_.max_queue = 10;
+  }
+  std::shared_ptr<WorkerChannel> NewWorker() {
+    ++next_channel_;
+    return std::make_shared<WorkerChannel>(nullptr, fn_.id, &loop_, next_channel_,
+                                           static_cast<uint16_t>(next_channel_));
+  }
+  // A started worker that said hello: idle.
+  std::shared_ptr<WorkerChannel> AddIdle(Dispatcher* d, int64_t now = kT0) {
+    auto w = NewWorker();
+    d->AddStarting(w);
+    Assignment a;
+    EXPECT_FALSE(d->OnWorkerFree(w, 0, now, false, AllLive(), &a));
+    return w;
+  }
+  // Frees `w`; returns the call it must run next (0: it went idle).
+  uint64_t Free(Dispatcher* d, const std::shared_ptr<WorkerChannel>& w, int64_t now = kT0) {
+    Assignment a;
+    if (!d->OnWorkerFree(w, w->current_call, now, true, AllLive(), &a)) return 0;
+    EXPECT_EQ(a.worker, w);
+    return a.call_id;
+  }
+
+  config::FunctionConfig fn_;
+  PoolOptions opts_;
+  io::EventLoop loop_;
+  uint64_t next_channel_ = 0;
+};
+
+TEST_F(DispatcherTest, NoWorkersQueuesUntilStartsFail) {
+  Dispatcher d(fn_, opts_);
+  Assignment a;
+  EXPECT_EQ(d.Admit(1, kT0, &a), Admit::kQueued);  // the pool is on its way
+  EXPECT_EQ(a.worker, nullptr);
+  d.OnStartFailure(kT0);
+  EXPECT_TRUE(d.crash_looping(kT0));
+  EXPECT_EQ(d.Admit(2, kT0, &a), Admit::kCrashLooping);
+  EXPECT_EQ(d.WorkersToStart(kT0), 0);  // backing off
+  EXPECT_EQ(d.GetStats(kT0).backoff_ms, 100);
+  EXPECT_EQ(d.WorkersToStart(kT0 + 100 * kMs), 1);
+  d.OnStartFailure(kT0 + 100 * kMs);  // doubles
+  EXPECT_EQ(d.GetStats(kT0 + 100 * kMs).backoff_ms, 200);
+  EXPECT_EQ(d.Admit(3, kT0 + 300 * kMs, &a), Admit::kQueued);
+  d.OnStarted();
+  EXPECT_FALSE(d.crash_looping(kT0 + 100 * kMs));
+  EXPECT_EQ(d.DrainQueue(), (std::vector<uint64_t>{1, 3}));
+}
+
+TEST_F(DispatcherTest, StartingWorkerOnlyQueues) {
+  Dispatcher d(fn_, opts_);
+  auto w1 = NewWorker();
+  w1->state = State::kIdle;  // AddStarting resets whatever was there
+  d.AddStarting(w1);
+  EXPECT_EQ(w1->state, State::kStarting);
+  Assignment a;
+  EXPECT_EQ(d.Admit(1, kT0, &a), Admit::kQueued);
+  EXPECT_EQ(a.worker, nullptr);
+  Dispatcher::Stats s = d.GetStats(kT0);
+  EXPECT_EQ(s.starting, 1);
+  EXPECT_EQ(s.idle + s.busy, 0);
+  EXPECT_EQ(s.queued, 1u);
+  EXPECT_EQ(d.ready_workers(), 0);
+}
+
+TEST_F(DispatcherTest, FreeWorkerBecomesIdleAndAdmitPopsIt) {
+  Dispatcher d(fn_, opts_);
+  auto w1 = NewWorker();
+  d.AddStarting(w1);
+  EXPECT_EQ(Free(&d, w1, kT0), 0u);
+  EXPECT_EQ(w1->state, State::kIdle);
+  EXPECT_EQ(w1->idle_since_ns, kT0);
+  EXPECT_EQ(d.GetStats(kT0).idle, 1);
+  Assignment a;
+  EXPECT_EQ(d.Admit(42, kT0 + 5, &a), Admit::kDispatchNow);
+  EXPECT_EQ(a.worker, w1);
+  EXPECT_EQ(a.call_id, 42u);
+  EXPECT_EQ(w1->state, State::kBusy);
+  EXPECT_EQ(w1->current_call, 42u);
+  EXPECT_EQ(w1->dispatch_ns, kT0 + 5);
+  Assignment none;
+  EXPECT_EQ(d.Admit(43, kT0, &none), Admit::kQueued);
+  EXPECT_EQ(none.worker, nullptr);
+}
+
+TEST_F(DispatcherTest, IdleWorkersAreReusedLastInFirstOut) {
+  fn_.max_workers = 4;
+  Dispatcher d(fn_, opts_);
+  auto w1 = AddIdle(&d), w2 = AddIdle(&d), w3 = AddIdle(&d);
+  Assignment a, b, c, last;
+  ASSERT_EQ(d.Admit(1, kT0, &a), Admit::kDispatchNow);
+  ASSERT_EQ(d.Admit(2, kT0, &b), Admit::kDispatchNow);
+  EXPECT_EQ(a.worker, w3);
+  EXPECT_EQ(b.worker, w2);
+  // w3 finishes: it is the warmest again and beats w1, idle for longer.
+  EXPECT_EQ(Free(&d, w3), 0u);
+  ASSERT_EQ(d.Admit(3, kT0, &c), Admit::kDispatchNow);
+  EXPECT_EQ(c.worker, w3);
+  ASSERT_EQ(d.Admit(4, kT0, &last), Admit::kDispatchNow);
+  EXPECT_EQ(last.worker, w1);
+  EXPECT_EQ(w1->current_call, 4u);
+}
+
+TEST_F(DispatcherTest, PendingCallsRunOldestFirst) {
+  Dispatcher d(fn_, opts_);
+  auto w = NewWorker();
+  d.AddStarting(w);
+  Assignment a;
+  for (uint64_t id : {10, 11, 12}) ASSERT_EQ(d.Admit(id, kT0, &a), Admit::kQueued);
+  for (uint64_t id : {10, 11, 12}) {
+    EXPECT_EQ(Free(&d, w), id);
+    EXPECT_EQ(w->state, State::kBusy);
+    EXPECT_EQ(w->current_call, id);
+  }
+  EXPECT_EQ(Free(&d, w), 0u);
+  EXPECT_EQ(w->state, State::kIdle);
+  EXPECT_EQ(w->current_call, 0u);
+  EXPECT_TRUE(d.DrainQueue().empty());
+}
+
+TEST_F(DispatcherTest, IsLiveSkipsAnsweredCalls) {
+  Dispatcher d(fn_, opts_);
+  auto w = NewWorker();
+  d.AddStarting(w);
+  Assignment a;
+  for (uint64_t id : {1, 2, 3, 4}) ASSERT_EQ(d.Admit(id, kT0, &a), Admit::kQueued);
+  std::vector<uint64_t> asked;
+  auto live = [&](uint64_t id) {
+    asked.push_back(id);
+    return id == 3;
+  };
+  ASSERT_TRUE(d.OnWorkerFree(w, 0, kT0, false, live, &a));
+  EXPECT_EQ(a.call_id, 3u);
+  EXPECT_EQ(asked, (std::vector<uint64_t>{1, 2, 3}));
+  EXPECT_EQ(d.GetStats(kT0).queued, 1u);  // 4 still waits
+  // Only answered calls left: the worker goes idle and the queue is empty.
+  EXPECT_FALSE(d.OnWorkerFree(w, 3, kT0, true, [](uint64_t) { return false; }, &a));
+  EXPECT_EQ(w->state, State::kIdle);
+  EXPECT_EQ(d.GetStats(kT0).queued, 0u);
+}
+
+TEST_F(DispatcherTest, QueueFullAtMaxQueue) {
+  opts_.max_queue = 2;
+  Dispatcher d(fn_, opts_);
+  d.AddStarting(NewWorker());
+  Assignment a;
+  EXPECT_EQ(d.Admit(1, kT0, &a), Admit::kQueued);
+  EXPECT_EQ(d.Admit(2, kT0, &a), Admit::kQueued);
+  EXPECT_EQ(d.Admit(3, kT0, &a), Admit::kQueueFull);
+  EXPECT_EQ(d.GetStats(kT0).queued, 2u);
+  EXPECT_EQ(d.DrainQueue(), (std::vector<uint64_t>{1, 2}));
+  EXPECT_EQ(d.GetStats(kT0).queued, 0u);
+}
+
+TEST_F(DispatcherTest, RemoveWorkerReturnsInFlightCall) {
+  Dispatcher d(fn_, opts_);
+  auto busy = AddIdle(&d);
+  Assignment a;
+  ASSERT_EQ(d.Admit(77, kT0, &a), Admit::kDispatchNow);
+  ASSERT_EQ(a.worker, busy);
+  EXPECT_EQ(d.RemoveWorker(busy.get(), kT0), 77u);
+  EXPECT_EQ(busy->state, State::kDead);
+  EXPECT_EQ(busy->current_call, 0u);
+  EXPECT_EQ(d.GetStats(kT0).busy, 0);
+  EXPECT_EQ(d.RemoveWorker(busy.get(), kT0), 0u);  // twice: nothing more
+  // A dead worker that reports free is not made idle again.
+  EXPECT_EQ(Free(&d, busy), 0u);
+  EXPECT_EQ(busy->state, State::kDead);
+  EXPECT_EQ(d.GetStats(kT0).idle, 0);
+}
+
+TEST_F(DispatcherTest, RemoveIdleWorkerTakesItOffTheStack) {
+  fn_.max_workers = 4;
+  Dispatcher d(fn_, opts_);
+  auto w1 = AddIdle(&d), w2 = AddIdle(&d);
+  auto starting = NewWorker();
+  d.AddStarting(starting);
+  EXPECT_EQ(d.RemoveWorker(w2.get(), kT0), 0u);
+  EXPECT_EQ(d.RemoveWorker(starting.get(), kT0), 0u);
+  Dispatcher::Stats s = d.GetStats(kT0);
+  EXPECT_EQ(s.idle, 1);
+  EXPECT_EQ(s.starting, 0);
+  Assignment a;
+  ASSERT_EQ(d.Admit(5, kT0, &a), Admit::kDispatchNow);
+  EXPECT_EQ(a.worker, w1);  // not the removed w2, although it was freed last
+  EXPECT_EQ(d.Admit(6, kT0, &a), Admit::kQueued);
+}
+
+TEST_F(DispatcherTest, WorkersToStartFillsThePool) {
+  fn_.min_workers = 3;
+  fn_.max_workers = 4;
+  Dispatcher d(fn_, opts_);
+  EXPECT_EQ(d.WorkersToStart(kT0), 3);
+  auto w1 = NewWorker();
+  d.AddStarting(w1);
+  EXPECT_EQ(d.WorkersToStart(kT0), 2);
+  d.AddStarting(NewWorker());
+  d.AddStarting(NewWorker());
+  EXPECT_EQ(d.WorkersToStart(kT0), 0);
+  d.AddStarting(NewWorker());  // grown above min: never negative
+  EXPECT_EQ(d.WorkersToStart(kT0), 0);
+  d.RemoveWorker(w1.get(), kT0);
+  EXPECT_EQ(d.WorkersToStart(kT0), 0);
+
+  config::FunctionConfig zero = fn_;
+  zero.min_workers = 0;  // the pool still keeps one worker
+  Dispatcher dz(zero, opts_);
+  EXPECT_EQ(dz.WorkersToStart(kT0), 1);
+  auto only = NewWorker();
+  dz.AddStarting(only);
+  EXPECT_EQ(dz.WorkersToStart(kT0), 0);
+  dz.RemoveWorker(only.get(), kT0);
+  EXPECT_EQ(dz.WorkersToStart(kT0), 1);
+}
+
+TEST_F(DispatcherTest, GrowsOnlyWhenQueuedAndNothingComing) {
+  Dispatcher d(fn_, opts_);  // unmanaged, max_workers 2, spawn interval 100 ms
+  auto w1 = NewWorker();
+  d.AddStarting(w1);
+  EXPECT_EQ(d.WorkersToStart(kT0), 0);  // nothing queued
+  Assignment a;
+  ASSERT_EQ(d.Admit(1, kT0, &a), Admit::kQueued);
+  EXPECT_EQ(d.WorkersToStart(kT0), 0);  // w1 is starting and will take it
+  ASSERT_EQ(Free(&d, w1), 1u);
+  EXPECT_EQ(d.WorkersToStart(kT0), 0);  // queue empty again
+  ASSERT_EQ(d.Admit(2, kT0, &a), Admit::kQueued);
+  EXPECT_EQ(d.WorkersToStart(kT0), 1);  // queued, w1 busy, 1 < max_workers
+  EXPECT_EQ(d.WorkersToStart(kT0 + 99 * kMs), 0);   // one request per spawn interval
+  EXPECT_EQ(d.WorkersToStart(kT0 + 100 * kMs), 1);  // interval passed, still nothing coming
+  auto w2 = NewWorker();
+  d.AddStarting(w2);
+  EXPECT_EQ(d.WorkersToStart(kT0 + 300 * kMs), 0);  // w2 is on its way
+  ASSERT_EQ(Free(&d, w2), 2u);
+  ASSERT_EQ(d.Admit(3, kT0, &a), Admit::kQueued);
+  EXPECT_EQ(d.WorkersToStart(kT0 + 500 * kMs), 0);  // at max_workers
+}
+
+TEST_F(DispatcherTest, ManagedTargetHoldsCallsBack) {
+  fn_.concurrency = "managed";  // no completions yet: the target is min_workers (1)
+  fn_.max_workers = 4;
+  Dispatcher d(fn_, opts_);
+  ASSERT_TRUE(d.managed());
+  auto w1 = AddIdle(&d), w2 = AddIdle(&d);
+  Assignment a;
+  ASSERT_EQ(d.Admit(1, kT0, &a), Admit::kDispatchNow);
+  EXPECT_EQ(a.worker, w2);
+  EXPECT_EQ(d.Admit(2, kT0, &a), Admit::kQueued);  // w1 idle, but one call already runs
+  EXPECT_TRUE(d.TakeDispatchable(kT0, AllLive()).empty());
+  d.OnChildStarted(w2.get(), 1);  // w2 now waits on a child: it no longer counts
+  EXPECT_EQ(d.GetStats(kT0).blocked, 1);
+  std::vector<Assignment> ready = d.TakeDispatchable(kT0, AllLive());
+  ASSERT_EQ(ready.size(), 1u);
+  EXPECT_EQ(ready[0].worker, w1);
+  EXPECT_EQ(ready[0].call_id, 2u);
+}
+
+TEST_F(DispatcherTest, StatsCountEveryState) {
+  fn_.max_workers = 8;
+  Dispatcher d(fn_, opts_);
+  auto i1 = AddIdle(&d), i2 = AddIdle(&d), b1 = AddIdle(&d);
+  d.AddStarting(NewWorker());
+  Assignment a;
+  ASSERT_EQ(d.Admit(1, kT0, &a), Admit::kDispatchNow);
+  ASSERT_EQ(a.worker, b1);
+  Dispatcher::Stats s = d.GetStats(kT0);
+  EXPECT_EQ(s.starting, 1);
+  EXPECT_EQ(s.idle, 2);
+  EXPECT_EQ(s.busy, 1);
+  EXPECT_EQ(s.queued, 0u);
+  EXPECT_EQ(s.target, 8u);  // unmanaged: max_workers
+  EXPECT_EQ(d.ready_workers(), 3);
+  ASSERT_EQ(d.Admit(2, kT0, &a), Admit::kDispatchNow);
+  ASSERT_EQ(d.Admit(3, kT0, &a), Admit::kDispatchNow);
+  ASSERT_EQ(d.Admit(4, kT0, &a), Admit::kQueued);
+  s = d.GetStats(kT0);
+  EXPECT_EQ(s.idle, 0);
+  EXPECT_EQ(s.busy, 3);
+  EXPECT_EQ(s.queued, 1u);
+  EXPECT_EQ(i1->current_call + i2->current_call, 2u + 3u);
+}
+
+
+TEST_F(DispatcherTest, StrayCompletionsAreIgnored) {
+  // A misbehaving worker repeating a completion must not land on the idle stack twice
+  // (two calls would then be dispatched to one process).
+  Dispatcher d(fn_, opts_);
+  auto w = AddIdle(&d);
+  Assignment a;
+  EXPECT_FALSE(d.OnWorkerFree(w, 42, kT0, true, AllLive(), &a));  // idle: nothing to finish
+  ASSERT_EQ(d.Admit(1, kT0, &a), Admit::kDispatchNow);
+  EXPECT_EQ(d.Admit(2, kT0, &a), Admit::kQueued);  // the one worker is busy with call 1
+  EXPECT_FALSE(d.OnWorkerFree(w, 7, kT0, true, AllLive(), &a));  // not its call
+  EXPECT_EQ(d.GetStats(kT0).busy, 1);
+  EXPECT_TRUE(d.OnWorkerFree(w, 1, kT0, true, AllLive(), &a));  // its call: takes call 2
+  EXPECT_EQ(a.call_id, 2u);
+}
+
+}  // namespace
+}  // namespace nightjar::engine
