@@ -3,10 +3,12 @@
 
 namespace nightjar::engine {
 
-bool CallTable::Insert(std::unique_ptr<CallRecord> rec) {
+bool CallTable::Insert(std::unique_ptr<CallRecord>* rec) {
   std::lock_guard<std::mutex> lock(mu_);
-  uint64_t id = rec->call_id;
-  return calls_.emplace(id, std::move(rec)).second;
+  uint64_t id = (*rec)->call_id;
+  auto [it, inserted] = calls_.try_emplace(id);
+  if (inserted) it->second = std::move(*rec);
+  return inserted;
 }
 
 std::unique_ptr<CallRecord> CallTable::Take(uint64_t call_id) {
@@ -18,11 +20,22 @@ std::unique_ptr<CallRecord> CallTable::Take(uint64_t call_id) {
   return rec;
 }
 
+std::unique_ptr<CallRecord> CallTable::TakeIfCallee(uint64_t call_id, uint64_t callee_channel) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = calls_.find(call_id);
+  if (it == calls_.end() || it->second->callee_channel != callee_channel) return nullptr;
+  auto rec = std::move(it->second);
+  calls_.erase(it);
+  return rec;
+}
+
 bool CallTable::MarkDispatched(uint64_t call_id, uint64_t callee_channel, int64_t now_ns,
                                proto::Message* out) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = calls_.find(call_id);
-  if (it == calls_.end() || it->second->deadline_ns <= now_ns) return false;
+  if (it == calls_.end()) return false;
+  int64_t deadline = it->second->deadline_ns;
+  if (deadline != 0 && deadline <= now_ns) return false;
   it->second->callee_channel = callee_channel;
   *out = it->second->dispatch;
   return true;

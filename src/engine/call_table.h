@@ -37,10 +37,14 @@ struct CallRecord {
 
 class CallTable {
  public:
-  // False if the id is already present (a misbehaving worker reusing an id).
-  bool Insert(std::unique_ptr<CallRecord> rec);
+  // False if the id is already present (a misbehaving worker reusing an id); *rec is
+  // then left untouched for the caller to answer.
+  bool Insert(std::unique_ptr<CallRecord>* rec);
   // Removes and returns the record; nullptr if absent (already answered).
   std::unique_ptr<CallRecord> Take(uint64_t call_id);
+  // Take(), but only if the call was dispatched to `callee_channel` (a worker can only
+  // complete the call it was given).
+  std::unique_ptr<CallRecord> TakeIfCallee(uint64_t call_id, uint64_t callee_channel);
   // Copies the DISPATCH message out and records the callee; false if absent or if its
   // deadline has passed (the deadline timer answers it: expired calls never dispatch).
   bool MarkDispatched(uint64_t call_id, uint64_t callee_channel, int64_t now_ns,

@@ -63,13 +63,15 @@ class Dispatcher {
   // Admits a new call: assigns it to an idle worker (*out), queues it, or refuses it.
   AdmitResult Admit(uint64_t call_id, int64_t now_ns, Assignment* out);
 
-  // The worker finished its call (completed = true: its running time feeds the estimate)
-  // or just said hello / was handed a call already answered (completed = false). Fills
-  // *out and returns true if it must run a queued call next; else it goes on the idle
-  // stack. `is_live(call_id)` filters out queued calls already answered.
+  // The worker finished `call_id` (completed = true: its running time feeds the
+  // estimate), or was handed `call_id` after it was answered (completed = false), or just
+  // said hello (call_id 0, worker starting). Anything else -- a stray or repeated
+  // completion from a misbehaving worker -- is ignored. Fills *out and returns true if
+  // the worker must run a queued call next; else it goes on the idle stack.
+  // `is_live(call_id)` filters out queued calls already answered.
   template <typename IsLive>
-  bool OnWorkerFree(const std::shared_ptr<WorkerChannel>& w, int64_t now_ns, bool completed,
-                    IsLive is_live, Assignment* out);
+  bool OnWorkerFree(const std::shared_ptr<WorkerChannel>& w, uint64_t call_id, int64_t now_ns,
+                    bool completed, IsLive is_live, Assignment* out);
   // Pairs idle workers with queued calls while the target allows (after the target rose,
   // or a running worker blocked on a child call).
   template <typename IsLive>
@@ -143,11 +145,13 @@ uint64_t Dispatcher::PopLiveLocked(IsLive is_live) {
 }
 
 template <typename IsLive>
-bool Dispatcher::OnWorkerFree(const std::shared_ptr<WorkerChannel>& w, int64_t now_ns,
-                              bool completed, IsLive is_live, Assignment* out) {
+bool Dispatcher::OnWorkerFree(const std::shared_ptr<WorkerChannel>& w, uint64_t call_id,
+                              int64_t now_ns, bool completed, IsLive is_live, Assignment* out) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (w->state == WorkerChannel::State::kDead) return false;
-  if (w->state == WorkerChannel::State::kBusy) {
+  const bool hello = w->state == WorkerChannel::State::kStarting && call_id == 0;
+  const bool done = w->state == WorkerChannel::State::kBusy && w->current_call == call_id;
+  if (!hello && !done) return false;
+  if (done) {
     --busy_;
     if (w->children > 0) --blocked_;
     w->children = 0;

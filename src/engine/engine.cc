@@ -156,8 +156,11 @@ void Engine::Admit(std::unique_ptr<CallRecord> rec, Dispatcher* d) {
   uint64_t id = rec->call_id;
   // The record goes in before the dispatcher sees the id: a worker may finish the call
   // before Admit() even returns.
-  if (!calls_.Insert(std::move(rec))) {
+  if (!calls_.Insert(&rec)) {
     NJ_LOG(kWarning) << "duplicate call id " << id << " refused";
+    CancelDeadline(rec.get());
+    ipc::DiscardPayload(*root_, PayloadKind::kInput, rec->dispatch);
+    Fail(std::move(rec), CallStatus::kBadRequest, "duplicate call id");
     return;
   }
   Assignment a;
@@ -199,14 +202,16 @@ void Engine::SendDispatch(Assignment a) {
       return;
     }
     Dispatcher* d = dispatchers_[a.worker->function_id()].get();
-    if (!d->OnWorkerFree(a.worker, MonotonicNowNs(), false, IsLive(), &a)) return;
+    if (!d->OnWorkerFree(a.worker, a.call_id, MonotonicNowNs(), false, IsLive(), &a)) return;
   }
 }
 
-void Engine::WorkerFree(const std::shared_ptr<WorkerChannel>& w, bool completed) {
+void Engine::WorkerFree(const std::shared_ptr<WorkerChannel>& w, uint64_t call_id) {
   Dispatcher* d = dispatchers_[w->function_id()].get();
   Assignment next;
-  if (d->OnWorkerFree(w, MonotonicNowNs(), completed, IsLive(), &next)) SendDispatch(next);
+  if (d->OnWorkerFree(w, call_id, MonotonicNowNs(), call_id != 0, IsLive(), &next)) {
+    SendDispatch(next);
+  }
 }
 
 void Engine::DispatchReady(Dispatcher* d) {
@@ -275,6 +280,11 @@ void Engine::Fail(std::unique_ptr<CallRecord> rec, CallStatus status, std::strin
 
 void Engine::DeliverCompletion(std::unique_ptr<CallRecord> rec, const Message& msg) {
   CancelDeadline(rec.get());
+  if (msg.header.payload_size > dispatchers_[rec->function_id]->config().max_payload_bytes) {
+    ipc::DiscardPayload(*root_, PayloadKind::kOutput, msg);
+    Fail(std::move(rec), CallStatus::kInternal, "worker answered with an oversized payload");
+    return;
+  }
   CountAnswer(*rec, msg.call_status());
   if (rec->external_done) {
     auto payload = ipc::TakePayload(*root_, PayloadKind::kOutput, msg);
@@ -307,7 +317,7 @@ void Engine::OnWorkerMessage(WorkerChannel* w, const Message& msg) {
       return;
     case MessageType::kComplete:
     case MessageType::kCompleteNotice: {
-      auto rec = calls_.Take(msg.header.call_id);
+      auto rec = calls_.TakeIfCallee(msg.header.call_id, w->channel());
       if (rec) {
         if (msg.type() == MessageType::kComplete) {
           DeliverCompletion(std::move(rec), msg);
@@ -320,7 +330,7 @@ void Engine::OnWorkerMessage(WorkerChannel* w, const Message& msg) {
       } else if (msg.type() == MessageType::kComplete) {
         ipc::DiscardPayload(*root_, PayloadKind::kOutput, msg);  // late: already answered
       }
-      if (auto self = FindChannel(w->channel())) WorkerFree(self, true);
+      if (auto self = FindChannel(w->channel())) WorkerFree(self, msg.header.call_id);
       return;
     }
     case MessageType::kWorkerHello:
@@ -350,7 +360,7 @@ void Engine::HandleHello(WorkerChannel* w, const Message& msg) {
   w->NoteCounter(static_cast<uint32_t>(welcome.header.call_id));
   w->Send(&welcome);
   dispatchers_[w->function_id()]->OnStarted();
-  WorkerFree(self, false);
+  WorkerFree(self, 0);
   NotifyReadyChanged();
 }
 

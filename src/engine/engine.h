@@ -77,7 +77,8 @@ class Engine {
  private:
   void Admit(std::unique_ptr<CallRecord> rec, Dispatcher* d);
   void SendDispatch(Assignment a);
-  void WorkerFree(const std::shared_ptr<WorkerChannel>& w, bool completed);
+  // The worker finished call_id (0: it just said hello).
+  void WorkerFree(const std::shared_ptr<WorkerChannel>& w, uint64_t call_id);
   void DispatchReady(Dispatcher* d);
   auto IsLive() {
     return [this](uint64_t id) { return calls_.Contains(id); };

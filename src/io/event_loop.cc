@@ -45,8 +45,7 @@ class EventLoop::TimerWatcher final : public Watcher {
 EventLoop::EventLoop()
     : epoll_fd_(::epoll_create1(EPOLL_CLOEXEC)),
       wake_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
-      timer_fd_(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)),
-      thread_id_(std::this_thread::get_id()) {
+      timer_fd_(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) {
   CHECK(epoll_fd_.valid() && wake_fd_.valid() && timer_fd_.valid(), "event loop fds");
   auto* waker = new Waker(this);
   auto* timer = new TimerWatcher(this);
@@ -205,6 +204,8 @@ void LoopThreads::Start() {
     EventLoop* loop = l.get();
     threads_.emplace_back([loop] { loop->Run(); });
   }
+  // Return only once every loop runs, so InLoopThread() is settled for all callers.
+  for (auto& l : loops_) l->RunAndWait([] {});
 }
 
 void LoopThreads::StopAndJoin() {

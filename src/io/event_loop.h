@@ -50,6 +50,7 @@ class EventLoop {
   // Runs `task` on the loop thread and returns once it has run. For shutdown paths on
   // the owning thread; the loop must be running (or this is the loop thread).
   void RunAndWait(const Task& task);
+  // False for every thread until Run() starts.
   bool InLoopThread() const { return std::this_thread::get_id() == thread_id_.load(); }
 
   // fd registration. Fails with errno from epoll_ctl.

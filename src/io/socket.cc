@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <charconv>
 #include <cstring>
 
 namespace nightjar::io {
@@ -24,10 +25,12 @@ Result<HostPort> ParseHostPort(const std::string& s) {
     hp.host = hp.host.substr(1, hp.host.size() - 2);
   }
   const std::string port = s.substr(colon + 1);
-  char* end = nullptr;
-  long p = std::strtol(port.c_str(), &end, 10);
-  if (*end != '\0' || p < 0 || p > 65535) return InvalidArgument("bad port in \"" + s + "\"");
-  hp.port = static_cast<int>(p);
+  int p = -1;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+  if (ec != std::errc() || end != port.data() + port.size() || p < 0 || p > 65535) {
+    return InvalidArgument("bad port in \"" + s + "\"");
+  }
+  hp.port = p;
   return hp;
 }
 

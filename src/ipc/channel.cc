@@ -97,6 +97,12 @@ Result<std::string> TakePayload(const IpcRoot& root, PayloadKind kind, const Mes
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return Status::FromErrno("open payload region " + path);
   ::unlink(path.c_str());  // the consumer deletes; the open fd keeps the data readable
+  // The header is untrusted: check the region really holds what it claims before
+  // allocating for it.
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0 || static_cast<size_t>(st.st_size) != size) {
+    return InvalidArgument("payload region " + path + " does not match its message's size");
+  }
   std::string out;
   out.resize(size);
   size_t off = 0;
