@@ -1,5 +1,6 @@
 """Process-level behaviour: split gateway/engine deployment, shutdown by signal, config
 validation at start-up, and the CLI (`invoke`, `--help`)."""
+import json
 import shutil
 import signal
 import threading
@@ -197,3 +198,60 @@ def test_help_exits_zero(args):
     res = nj.run_cli(args, timeout_s=10)
     assert res.returncode == 0, nj.cli_summary(res)
     assert (res.stdout + res.stderr).strip(), f"help printed nothing\n{nj.cli_summary(res)}"
+
+
+def test_split_two_engines_least_outstanding(tmp_path):
+    # Each engine runs one `slow` worker. While a long call occupies one engine, the next
+    # call must go to the other (fewest outstanding calls) -- /status shows where each ran.
+    roots = [nj.make_ipc_root(), nj.make_ipc_root()]
+    config = nj.write_config(tmp_path / "nightjar.yaml", nj.make_config(
+        roots[0], [nj.function("slow", min_workers=1, max_workers=1, concurrency="unmanaged")]))
+    gateway = nj.NightjarProcess(["gateway", config, "--http-port", "0", "--engine-port", "0"],
+                                 tmp_path, "nightjar-gateway")
+    procs = [gateway]
+    problems: list = []
+    body_exc = None
+    try:
+        m = gateway.wait_for_line(nj.SERVING_RE)
+        d = nj.Deployment(host=m.group(1), port=int(m.group(2)), ipc_root=roots[0],
+                          config_path=config, process=gateway)
+        link = gateway.wait_for_line(nj.ENGINE_LINK_RE)
+        try:
+            for i, root in enumerate(roots):
+                procs.append(nj.NightjarProcess(
+                    ["engine", config, "--gateway", f"{link.group(1)}:{link.group(2)}",
+                     "--ipc-root", root], tmp_path, f"nightjar-engine-{i}"))
+
+            def engines():
+                r = nj.request(d, "GET", "/status")
+                return json.loads(r.body)["engines"] if r.status == 200 else []
+
+            nj.wait_until(lambda: len(engines()) == 2, nj.READY_TIMEOUT_S, "two engines linked")
+            long_reply = {}
+            t = threading.Thread(target=lambda: long_reply.update(r=call(d, "slow", b"1500")),
+                                 daemon=True)
+            t.start()
+            nj.wait_until(lambda: sum(e["calls_in_flight"] for e in engines()) == 1, 5,
+                          "the long call to be in flight")
+            expect(call(d, "slow", b"10"), 200, b"slept 10ms", d, "second call")
+            t.join(10)
+            expect(long_reply["r"], 200, b"slept 1500ms", d, "long call")
+            ok = sorted(e["functions"][0]["calls"]["ok"] for e in engines())
+            assert ok == [1, 1], f"calls per engine {ok}: the second call did not go to the idle engine"
+            text = nj.request(d, "GET", "/status?format=text").body.decode()
+            assert "engine 1:" in text and "engine 2:" in text, text
+        except BaseException as e:
+            body_exc = e
+            raise
+        finally:
+            for p in procs[1:]:
+                problems += p.stop(signal.SIGTERM)
+            for root in roots:
+                problems += nj.check_no_leftovers(root)
+            problems += gateway.stop(signal.SIGTERM)
+    finally:
+        for p in procs:
+            p.close()
+        for root in roots:
+            shutil.rmtree(root, ignore_errors=True)
+        nj.report_shutdown(problems, procs, body_exc)
