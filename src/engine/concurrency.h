@@ -1,6 +1,8 @@
 // ConcurrencyEstimator: the per-function concurrency hint of DESIGN.md §6, by Little's law:
 //
-//   target = clamp(round(coef x rate x running_time), min_workers, max_workers)
+//   target = clamp(ceil(coef x rate x running_time), min_workers, max_workers)
+//
+// (DESIGN.md writes round(); ceil is deliberate -- see Target() and docs/concurrency.md.)
 //
 // `rate` is the arrival rate of calls and `running_time` the engine-observed dispatch-to-
 // completion time, both smoothed with *time-based* exponential averaging (a time constant

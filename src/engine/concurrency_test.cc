@@ -68,10 +68,10 @@ TEST(ConcurrencyEstimatorTest, DoesNotChaseASingleBurst) {
   ConcurrencyEstimator e(1.0, 300, 1, 64);
   int64_t t = Feed(&e, kSec, 1000, 3 * kSec, 4 * kMs);  // target 4
   for (int i = 0; i < 100; ++i) e.OnArrival(t);  // 100 calls at one instant
-  // The burst is 10% of a second's traffic: it moves the rate by 100 / tau, and is gone
-  // again within a second of quiet-to-normal load.
+  // The burst is 10% of a second's traffic: it moves the rate by 100 / tau (a third, not
+  // ten times the load), and has faded out after a couple of seconds of normal load.
   EXPECT_LE(e.Target(t), 6u);
-  t = Feed(&e, t, 1000, kSec, 4 * kMs);
+  t = Feed(&e, t, 1000, 2 * kSec, 4 * kMs);
   EXPECT_EQ(e.Target(t), 4u);
 }
 
@@ -82,6 +82,13 @@ TEST(ConcurrencyEstimatorTest, TracksARamp) {
   // At the end of the ramp the estimate lags the 3000/s rate by about tau x slope.
   double lag = 0.3 * (100 / 0.2);
   EXPECT_NEAR(e.Rate(t), 3000 - lag, 3000 * 0.1);
+}
+
+TEST(ConcurrencyEstimatorTest, NeverTargetsBelowAFractionalDemand) {
+  // 420 calls/s x 10 ms = 4.2 concurrent calls: 4 slots would let the queue grow forever.
+  ConcurrencyEstimator e(1.0, 300, 1, 64);
+  int64_t t = Feed(&e, kSec, 420, 3 * kSec, 10 * kMs);
+  EXPECT_EQ(e.Target(t), 5u);
 }
 
 TEST(ConcurrencyEstimatorTest, ClampsToMinAndMax) {
