@@ -153,3 +153,17 @@ def test_launcher_that_dies_is_restarted(tmp_path):
         new = [p for p in nj.processes_mentioning(str(d.ipc_root), exclude={d.process.pid})
                if "launcher" in p.cmdline]
         assert len(new) == 1 and new[0].pid != launchers[0].pid, [(p.pid, p.cmdline) for p in new]
+
+
+def test_internal_caller_gets_a_clear_error_when_its_callee_dies(tmp_path):
+    fns = [nj.test_function("relay"), nj.function("crash", min_workers=1, max_workers=1)]
+    with nj.nightjar_up(tmp_path, functions=fns) as d:
+        r = expect(call(d, "relay", b"crash:crash"), 200, dep=d)
+        assert r.body.startswith(b"NJ_ERR_WORKER_DIED:"), r.summary()
+        assert b"exited while running the call" in r.body, r.summary()
+        deadline = time.monotonic() + 10
+        while True:  # the callee is replaced; meanwhile the child call may wait or fail
+            r = expect(call(d, "relay", b"crash:x"), 200, dep=d)
+            if r.body == b"NJ_OK:alive" or time.monotonic() > deadline:
+                break
+        assert r.body == b"NJ_OK:alive", r.summary()
