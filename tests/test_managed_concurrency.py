@@ -147,12 +147,15 @@ def test_launcher_that_dies_is_restarted(tmp_path):
                      if "launcher" in p.cmdline]
         assert len(launchers) == 1, [(p.pid, p.cmdline) for p in launchers]
         os.kill(launchers[0].pid, signal.SIGKILL)
+
+        def new_launchers():
+            return [p for p in nj.processes_mentioning(str(d.ipc_root), exclude={d.process.pid})
+                    if "launcher" in p.cmdline and p.pid != launchers[0].pid]
+
+        nj.wait_until(lambda: len(new_launchers()) == 1, 10, "a new launcher for echo")
         r = call_until(d, "echo", b"after", 200, tolerate={502, 503, 504}, timeout_s=15,
                        headers={"X-Nightjar-Timeout-Ms": "2000"})
         assert r.body == b"after"
-        new = [p for p in nj.processes_mentioning(str(d.ipc_root), exclude={d.process.pid})
-               if "launcher" in p.cmdline]
-        assert len(new) == 1 and new[0].pid != launchers[0].pid, [(p.pid, p.cmdline) for p in new]
 
 
 def test_internal_caller_gets_a_clear_error_when_its_callee_dies(tmp_path):
