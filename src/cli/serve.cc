@@ -117,8 +117,11 @@ int RunUp(const ServeFlags& flags) {
   }
   PrintServing(*cfg, http.port());
   WaitForShutdownSignal(signals);
-  http.Stop();
+  // Order: no new connections; every call in flight answered (503) on the connections
+  // still open; then those connections closed once their answers are written.
+  http.StopAccepting();
   engine.Stop();
+  http.Stop();
   loops.StopAndJoin();
   return 0;
 }
@@ -142,8 +145,9 @@ int RunGateway(const ServeFlags& flags) {
               links.port());
   std::fflush(stdout);
   WaitForShutdownSignal(signals);
+  http.StopAccepting();
+  links.Stop();  // calls still on the links are answered 503
   http.Stop();
-  links.Stop();
   loops.StopAndJoin();
   return 0;
 }

@@ -2,6 +2,9 @@
 // lifecycle. See engine.h and docs/architecture.md for the call paths.
 #include "engine/engine.h"
 
+#include <unistd.h>
+
+#include <cstring>
 #include <fstream>
 
 #include "base/clock.h"
@@ -347,6 +350,14 @@ void Engine::HandleHello(WorkerChannel* w, const Message& msg) {
   auto self = FindChannel(w->channel());
   if (!self) return;
   w->pid = static_cast<int>(msg.header.call_id);
+  uint32_t version = 0;
+  if (msg.header.payload_size == sizeof(version)) std::memcpy(&version, msg.payload, sizeof(version));
+  if (version != proto::kProtocolVersion) {
+    NJ_LOG(kError) << "worker " << w->pid << " speaks protocol " << version << ", engine speaks "
+                   << proto::kProtocolVersion << "; stopping it";
+    OnWorkerGone(w->channel());
+    return;
+  }
   if (Status st = w->OpenInput(*root_); !st.ok()) {
     NJ_LOG(kError) << "cannot open worker input: " << st.message();
     OnWorkerGone(w->channel());
@@ -500,8 +511,17 @@ void Engine::OnWorkerGone(uint64_t channel) {
   uint64_t call = d->RemoveWorker(w.get(), now);
   w->loop()->Dispatch([this, w] { w->Close(*root_); });
   ReleaseWorkerId(w->worker_id(), w->last_counter());
+  // Usually the worker is already dead; when the engine dropped it (bad message, wrong
+  // protocol) this makes sure the process goes too.
+  launchers_->StopWorker(w->function_id(), w->channel());
   if (call != 0) {
-    ipc::RemoveCallPayloads(*root_, call);
+    ipc::RemovePayload(*root_, call, PayloadKind::kInput);
+    // An internal call's output region may already be in its caller's hands (the callee
+    // answered directly, then died before its notice): leave it to the caller; a region
+    // nobody takes goes with the IPC root at shutdown.
+    if (CallId::ClientId(call) == 0) {
+      ipc::RemovePayload(*root_, call, PayloadKind::kOutput);
+    }
     FailById(call, CallStatus::kWorkerDied,
              "worker of " + d->config().name + " exited while running the call");
   }

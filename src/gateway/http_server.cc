@@ -257,18 +257,26 @@ void HttpServer::SweepIdle(io::EventLoop* loop) {
   loop->RunAfterMs(period, [this, loop] { SweepIdle(loop); });
 }
 
-void HttpServer::Stop() {
-  std::vector<std::shared_ptr<HttpConnection>> conns;
+void HttpServer::StopAccepting() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return;
     stopping_ = true;
-    conns.assign(conns_.begin(), conns_.end());
   }
   loops_->loop(0)->RunAndWait([this] {
     if (listen_fd_.valid()) loops_->loop(0)->Unwatch(listen_fd_.get());
+    listen_fd_.Reset();
   });
-  for (auto& c : conns) c->loop()->RunAndWait([&c] { c->Close(); });
+}
+
+void HttpServer::Stop() {
+  StopAccepting();
+  std::vector<std::shared_ptr<HttpConnection>> conns;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    conns.assign(conns_.begin(), conns_.end());
+  }
+  for (auto& c : conns) c->loop()->RunAndWait([&c] { c->CloseAfterFlush(); });
 }
 
 }  // namespace nightjar::gateway

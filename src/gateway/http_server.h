@@ -33,8 +33,10 @@ class HttpServer final : public io::Watcher {
   // Listens on host:port (0 = ephemeral). Fails with errno text.
   Status Start(const std::string& host, int port);
   int port() const { return port_; }
-  // Stops accepting and closes every connection (answers still pending are dropped with
-  // the connection). Blocks until done.
+  // Stops accepting new connections; existing ones keep being served. Blocks until done.
+  void StopAccepting();
+  // StopAccepting(), then closes every connection once its queued responses are written
+  // (answers still pending are dropped with the connection). Blocks until done.
   void Stop();
 
   void OnEvents(uint32_t events) override;  // accept

@@ -116,12 +116,11 @@ Result<std::string> TakePayload(const IpcRoot& root, PayloadKind kind, const Mes
 }
 
 void DiscardPayload(const IpcRoot& root, PayloadKind kind, const Message& msg) {
-  if (msg.payload_in_shm()) ::unlink(root.PayloadPath(msg.header.call_id, kind).c_str());
+  if (msg.payload_in_shm()) RemovePayload(root, msg.header.call_id, kind);
 }
 
-void RemoveCallPayloads(const IpcRoot& root, uint64_t call_id) {
-  ::unlink(root.PayloadPath(call_id, PayloadKind::kInput).c_str());
-  ::unlink(root.PayloadPath(call_id, PayloadKind::kOutput).c_str());
+void RemovePayload(const IpcRoot& root, uint64_t call_id, PayloadKind kind) {
+  ::unlink(root.PayloadPath(call_id, kind).c_str());
 }
 
 PayloadKind PayloadKindOf(proto::MessageType type) {

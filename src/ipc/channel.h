@@ -49,8 +49,8 @@ ReadStatus ReadMessage(int fd, proto::Message* msg);
 Result<std::string> TakePayload(const IpcRoot& root, PayloadKind kind, const proto::Message& msg);
 // Deletes the message's shm region if it has one. Never fails.
 void DiscardPayload(const IpcRoot& root, PayloadKind kind, const proto::Message& msg);
-// Deletes both regions of a call, if present. Never fails.
-void RemoveCallPayloads(const IpcRoot& root, uint64_t call_id);
+// Deletes a call's region of the given kind, if present. Never fails.
+void RemovePayload(const IpcRoot& root, uint64_t call_id, PayloadKind kind);
 
 // Which region kind a message type carries: kInput for kInvoke/kDispatch, else kOutput.
 PayloadKind PayloadKindOf(proto::MessageType type);

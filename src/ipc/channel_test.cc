@@ -139,7 +139,7 @@ TEST_F(ChannelTest, MessageRoundTripsThroughFifo) {
   UniqueFd rd, wr;
   ASSERT_NO_FATAL_FAILURE(OpenPipe(&rd, &wr));
   Message m = proto::MakeMessage(MessageType::kDispatch);
-  m.header.flags = proto::kFlagAsync;
+  m.header.flags = 0x8000;  // an unassigned bit: must travel untouched
   m.header.status = 3;
   m.header.worker_id = 17;
   m.header.call_id = proto::CallId::Make(5, 1, 9, 12345);
@@ -184,11 +184,11 @@ TEST_F(ChannelTest, ReadReportsWouldBlockThenEof) {
 TEST_F(ChannelTest, SmallPayloadsStayInline) {
   for (size_t n : {size_t{0}, size_t{1}, proto::kInlinePayloadSize}) {
     Message m = MsgWithId(100 + n);
-    m.header.flags = proto::kFlagPayloadInShm | proto::kFlagAsync;  // stale flag is cleared
+    m.header.flags = proto::kFlagPayloadInShm | 0x8000;  // stale shm flag is cleared
     const std::string body = Pattern(n, static_cast<uint32_t>(n));
     ASSERT_TRUE(AttachPayload(*root_, PayloadKind::kOutput, body, &m).ok());
     EXPECT_FALSE(m.payload_in_shm()) << n;
-    EXPECT_EQ(m.header.flags, proto::kFlagAsync);
+    EXPECT_EQ(m.header.flags, 0x8000);
     EXPECT_EQ(m.header.payload_size, n);
     EXPECT_FALSE(Exists(root_->PayloadPath(100 + n, PayloadKind::kOutput)));
     auto out = TakePayload(*root_, PayloadKind::kOutput, m);
@@ -229,10 +229,11 @@ TEST_F(ChannelTest, DiscardAndRemoveDeleteRegions) {
   DiscardPayload(*root_, PayloadKind::kOutput, other);
   EXPECT_FALSE(Exists(root_->PayloadPath(8, PayloadKind::kOutput)));
   EXPECT_TRUE(Exists(root_->PayloadPath(7, PayloadKind::kInput)));
-  RemoveCallPayloads(*root_, 7);
+  RemovePayload(*root_, 7, PayloadKind::kInput);
+  RemovePayload(*root_, 7, PayloadKind::kOutput);
   EXPECT_FALSE(Exists(root_->PayloadPath(7, PayloadKind::kInput)));
   EXPECT_FALSE(Exists(root_->PayloadPath(7, PayloadKind::kOutput)));
-  RemoveCallPayloads(*root_, 7);  // absent: no-op
+  RemovePayload(*root_, 7, PayloadKind::kInput);  // absent: no-op
   Message inline_msg = MsgWithId(9);
   ASSERT_TRUE(AttachPayload(*root_, PayloadKind::kOutput, "x", &inline_msg).ok());
   DiscardPayload(*root_, PayloadKind::kOutput, inline_msg);  // no region: no-op

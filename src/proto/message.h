@@ -5,7 +5,7 @@
 // cache line) followed by 960 bytes of inline payload. 1024 <= PIPE_BUF, so a write of
 // one message is atomic and many writers may share one pipe without framing or locks.
 // Payloads larger than kInlinePayloadSize travel in a shared-memory region (flag
-// kFlagPayloadInShm; see ipc/shm_payload.h for who creates and who deletes it).
+// kFlagPayloadInShm; see ipc/channel.h for who creates and who deletes it).
 //
 // All fields are fixed-width little-endian integers (x86-64 and aarch64 are both
 // little-endian; the static_asserts below pin the layout). No bitfields.
@@ -25,10 +25,11 @@ inline constexpr uint32_t kProtocolVersion = 1;
 
 enum class MessageType : uint16_t {
   kInvalid = 0,
-  // worker -> engine, first message on the worker's output pipe. payload: function name.
+  // worker -> engine, first message on the worker's output pipe. call_id = pid,
+  // reply_channel = its channel, worker_id; payload: 4-byte kProtocolVersion.
   kWorkerHello = 1,
   // engine -> worker, answer to kWorkerHello. call_id = first call-id counter value the
-  // worker must use; payload: function directory (see FunctionDirectory in call.h).
+  // worker must use. (Function names come from the IPC root's `functions` file.)
   kWorkerWelcome = 2,
   // engine -> worker: run call `call_id` with the payload as input.
   kDispatch = 3,
@@ -42,7 +43,7 @@ enum class MessageType : uint16_t {
   // launcher <-> engine, over a Unix seqpacket socket.
   kLauncherHello = 10,   // launcher -> engine. payload: function name
   kStartWorker = 11,     // engine -> launcher. worker_id, channel; payload: unused
-  kWorkerExited = 12,    // launcher -> engine. channel; status = wait status
+  kWorkerExited = 12,    // launcher -> engine. reply_channel = channel; call_id = wait status
   kStopWorker = 13,      // engine -> launcher. channel
   // gateway <-> engine link over TCP (header + payload_size bytes, any length).
   kEngineHello = 20,     // engine -> gateway. payload: '\n'-separated function names
@@ -68,7 +69,6 @@ enum class CallStatus : uint16_t {
 const char* CallStatusName(CallStatus s);
 
 inline constexpr uint16_t kFlagPayloadInShm = 1 << 0;   // payload lives in a shm region
-inline constexpr uint16_t kFlagAsync = 1 << 1;          // kInvoke: caller does not block
 
 // 64-byte header. Field order keeps every field naturally aligned.
 struct MessageHeader {

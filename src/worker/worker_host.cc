@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <climits>
+#include <cstring>
 #include <deque>
 #include <fstream>
 #include <sstream>
@@ -155,6 +156,8 @@ int WorkerHost::Serve() {
   hello.header.worker_id = static_cast<uint16_t>(options_.worker_id);
   hello.header.reply_channel = options_.channel;
   hello.header.call_id = static_cast<uint64_t>(::getpid());
+  hello.header.payload_size = sizeof(proto::kProtocolVersion);
+  std::memcpy(hello.payload, &proto::kProtocolVersion, sizeof(proto::kProtocolVersion));
   if (!ipc::WriteMessage(out_.get(), &hello).ok()) return 2;
 
   Message msg;
