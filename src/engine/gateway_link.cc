@@ -4,7 +4,7 @@
 #include "base/logging.h"
 #include "engine/engine.h"
 #include "io/socket.h"
-#include "io/stream_connection.h"
+#include "io/framed_connection.h"
 #include "proto/link_frame.h"
 
 namespace nightjar::engine {
@@ -12,46 +12,32 @@ namespace nightjar::engine {
 using proto::CallStatus;
 using proto::MessageType;
 
-class GatewayLinkConnection final : public io::StreamConnection {
+class GatewayLinkConnection final : public io::FramedConnection {
  public:
   GatewayLinkConnection(GatewayLink* owner, Engine* engine, io::EventLoop* loop, UniqueFd fd)
-      : StreamConnection(loop, std::move(fd)), owner_(owner), engine_(engine) {}
+      : FramedConnection(loop, std::move(fd)), owner_(owner), engine_(engine) {}
 
   void SendHello() {
     std::string names;
     for (const auto& f : engine_->config().functions) names += f.name + "\n";
     proto::MessageHeader h{};
     h.type = static_cast<uint16_t>(MessageType::kEngineHello);
-    std::string frame;
-    proto::AppendFrame(h, names, &frame);
-    Send(frame);
+    SendFrame(h, names);
   }
 
  protected:
-  void OnData(std::string* in) override {
-    size_t off = 0;
-    proto::Frame f;
-    for (;;) {
-      proto::FrameStatus st = proto::TakeFrame(in, &off, &f);
-      if (st == proto::FrameStatus::kNeedMore) break;
-      MessageType type = static_cast<MessageType>(f.header.type);
-      if (st == proto::FrameStatus::kBad ||
-          (type != MessageType::kLinkCall && type != MessageType::kLinkStatus)) {
-        NJ_LOG(kWarning) << "bad frame from gateway; closing link";
-        Close();
+  void OnFrame(proto::Frame& f) override {
+    switch (static_cast<MessageType>(f.header.type)) {
+      case MessageType::kLinkCall:
+        HandleCall(f);
         return;
-      }
-      if (type == MessageType::kLinkStatus) {
-        proto::MessageHeader h = f.header;
-        std::string body = f.payload == "text" ? engine_->StatusText() : engine_->StatusJson();
-        std::string frame;
-        proto::AppendFrame(h, body, &frame);
-        Send(frame);
-        continue;
-      }
-      HandleCall(f);
+      case MessageType::kLinkStatus:
+        SendFrame(f.header, f.payload == "text" ? engine_->StatusText() : engine_->StatusJson());
+        return;
+      default:
+        NJ_LOG(kWarning) << "unexpected frame type " << f.header.type << " from gateway";
+        Close();
     }
-    in->erase(0, off);
   }
   void OnClosed() override { owner_->OnDisconnected(); }
 
@@ -69,9 +55,7 @@ class GatewayLinkConnection final : public io::StreamConnection {
         h.type = static_cast<uint16_t>(MessageType::kLinkResult);
         h.call_id = id;
         h.status = static_cast<uint16_t>(status);
-        std::string frame;
-        proto::AppendFrame(h, out, &frame);
-        self->Send(frame);
+        self->SendFrame(h, out);
       });
     };
     size_t nul = f.payload.find('\0');

@@ -10,7 +10,7 @@
 
 #include "base/logging.h"
 #include "io/socket.h"
-#include "io/stream_connection.h"
+#include "io/framed_connection.h"
 #include "proto/link_frame.h"
 
 namespace nightjar::gateway {
@@ -19,10 +19,10 @@ using proto::CallStatus;
 using proto::MessageType;
 
 // One engine's TCP link. Calls in flight are answered kUnavailable if the link drops.
-class EngineLink final : public io::StreamConnection {
+class EngineLink final : public io::FramedConnection {
  public:
   EngineLink(EngineLinks* owner, io::EventLoop* loop, UniqueFd fd)
-      : StreamConnection(loop, std::move(fd)), owner_(owner) {}
+      : FramedConnection(loop, std::move(fd)), owner_(owner) {}
 
   bool Serves(std::string_view fn) const { return functions_.count(std::string(fn)) != 0; }
   size_t outstanding() const { return outstanding_.load(std::memory_order_relaxed); }
@@ -42,22 +42,6 @@ class EngineLink final : public io::StreamConnection {
   }
 
  protected:
-  void OnData(std::string* in) override {
-    size_t off = 0;
-    proto::Frame f;
-    for (;;) {
-      proto::FrameStatus st = proto::TakeFrame(in, &off, &f);
-      if (st == proto::FrameStatus::kNeedMore) break;
-      if (st == proto::FrameStatus::kBad) {
-        NJ_LOG(kWarning) << "bad frame from engine; closing link";
-        Close();
-        return;
-      }
-      Handle(f);
-      if (closed()) return;
-    }
-    in->erase(0, off);
-  }
   void OnClosed() override {
     auto pending = std::move(pending_);
     pending_.clear();
@@ -77,14 +61,12 @@ class EngineLink final : public io::StreamConnection {
     h.type = static_cast<uint16_t>(type);
     h.call_id = id;
     h.deadline_ns = deadline_ns;
-    std::string frame;
-    proto::AppendFrame(h, payload, &frame);
     pending_.emplace(id, std::move(done));
     outstanding_.fetch_add(1, std::memory_order_relaxed);
-    Send(frame);
+    SendFrame(h, payload);
   }
 
-  void Handle(const proto::Frame& f) {
+  void OnFrame(proto::Frame& f) override {
     switch (static_cast<MessageType>(f.header.type)) {
       case MessageType::kEngineHello: {
         std::string_view names = f.payload;
@@ -104,7 +86,7 @@ class EngineLink final : public io::StreamConnection {
         CallDone done = std::move(it->second);
         pending_.erase(it);
         outstanding_.fetch_sub(1, std::memory_order_relaxed);
-        done(static_cast<CallStatus>(f.header.status), std::move(const_cast<std::string&>(f.payload)));
+        done(static_cast<CallStatus>(f.header.status), std::move(f.payload));
         return;
       }
       default:
