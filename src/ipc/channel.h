@@ -9,8 +9,9 @@
 //   * A receiver that drops a message (late or duplicate completion) deletes it too
 //     (DiscardPayload).
 //   * When a call fails without its payload being consumed (worker died, timeout), the
-//     engine deletes both regions of that call. Whatever remains is removed with the
-//     instance directory when the engine stops.
+//     engine deletes that call's input region, and the output region of an external call
+//     (an internal call's output may already be its caller's). Whatever remains is removed
+//     with the instance directory when the engine stops.
 // Thread rule: free functions, safe from any thread; a message write is atomic.
 #pragma once
 
