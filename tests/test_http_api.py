@@ -189,3 +189,22 @@ def test_configured_max_body_bytes(tmp_path):
         r = nj.send_body_until_answered(d, "/function/echo", limit + 1)
         assert r.status == 413, f"body of max_body_bytes + 1: expected 413, got {r.summary()}"
         expect(call(d, "echo", b"ok"), 200, b"ok", d, "request after a 413")
+
+
+def test_headers_over_the_limit_are_431(dep):
+    # gateway.max_header_bytes defaults to 16 KiB.
+    with nj.RawConnection(dep) as conn:
+        conn.sendall(b"POST /function/echo HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20000 +
+                     b"\r\nContent-Length: 0\r\n\r\n")
+        r = conn.read_response()
+        assert r.status == 431, f"20 KB of headers: expected 431, got {r.summary()}"
+    expect(call(dep, "echo", b"after-431"), 200, b"after-431", dep, "a new request after a 431")
+
+
+def test_wrong_method_and_bad_timeout_header(dep):
+    r = nj.request(dep, "GET", "/function/echo")
+    assert r.status == 405, f"GET /function/echo: expected 405, got {r.summary()}"
+    r = call(dep, "echo", b"x", {"X-Nightjar-Timeout-Ms": "soon"})
+    assert r.status == 400 and b"X-Nightjar-Timeout-Ms" in r.body, r.summary()
+    r = nj.request(dep, "GET", "/nowhere")
+    assert r.status == 404, f"GET /nowhere: expected 404, got {r.summary()}"
