@@ -8,6 +8,9 @@ PACKAGES=(
   libyaml-cpp-dev libcli11-dev libhttp-parser-dev
   libgtest-dev libgmock-dev
   python3 python3-pytest curl procps
+  # benchmark harness (make bench): gRPC floor, plots, profiling
+  make libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc gnuplot-nox
+  linux-perf valgrind
 )
 
 missing=()

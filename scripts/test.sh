@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs the whole test suite: unit and integration tests in the
-# release build, then again in the ASan+UBSan build.
+# release build, then again in the ASan+UBSan build, then a quick benchmark run as a smoke
+# test of the harness (no timing assertions: it fails only if the harness breaks).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -12,3 +13,5 @@ for preset in release asan; do
   echo "== $preset: test"
   ctest --preset "$preset" -j1
 done
+echo "== bench-quick: benchmark harness smoke test (numbers are not checked)"
+make bench-quick JOBS="$jobs"

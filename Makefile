@@ -1,0 +1,36 @@
+# Convenience entry points. Building and testing are CMake presets (README.md); this file
+# only wraps the benchmark harness (bench/, docs/performance.md).
+#
+#   make bench         full run (<= 15 min): table on stdout, bench/results/latest.json and
+#                      bench/results/*.png (the committed results)
+#   make bench-quick   short smoke run (<= 90 s once built): the same table, JSON and plots
+#                      in bench/results/quick/ (not tracked)
+#
+# Both configure and build the release preset's `bench` target (nightjar, the example and
+# bench functions, the harness, the gRPC floor), run the harness's unit tests, then run it.
+# Variables: JOBS (build parallelism, default: nproc), BENCH_ARGS (extra harness flags,
+# e.g. BENCH_ARGS="--only floors,internal").
+
+JOBS ?= $(shell nproc)
+BUILD_DIR := build/release
+BENCH := $(BUILD_DIR)/bench/nightjar_bench
+BENCH_ARGS ?=
+
+.PHONY: help bench bench-quick bench-build
+
+help:
+	@echo "make bench         full benchmark run (results in bench/results/)"
+	@echo "make bench-quick   quick benchmark smoke run (results in bench/results/quick/)"
+
+bench-build:
+	cmake --preset release >/dev/null
+	cmake --build --preset release -j$(JOBS) --target bench
+	@# The harness's unit tests (absent when configured with NIGHTJAR_BUILD_TESTS=OFF).
+	if [ -x $(BUILD_DIR)/bench/bench_harness_test ]; then \
+	  $(BUILD_DIR)/bench/bench_harness_test --gtest_brief=1; fi
+
+bench: bench-build
+	$(BENCH) --out bench/results $(BENCH_ARGS)
+
+bench-quick: bench-build
+	$(BENCH) --quick --out bench/results/quick $(BENCH_ARGS)

@@ -1,0 +1,62 @@
+// BenchContext, the standard deployment and the scenario registry (see scenario.h).
+#include <iostream>
+
+#include "scenario.h"
+
+namespace nightjar::bench {
+
+namespace {
+
+// The functions every scenario may call. Pools are sized so that no benchmark waits for a
+// worker to start: nop serves up to 16 outstanding calls (bench_rate windows), bench_chain
+// holds one worker per level of a depth-4 chain plus one spare.
+DeploymentSpec StandardSpec(const std::string& examples_dir) {
+  auto lib = [&](const std::string& name) { return examples_dir + "/lib" + name + ".so"; };
+  DeploymentSpec spec;
+  spec.name = "standard";
+  spec.io_threads = 1;
+  constexpr int64_t kLong = 600000;  // drivers run many calls inside one call
+  spec.functions = {
+      {"nop", lib("nop"), 16, 16, 0, "", 0},
+      {"echo", lib("echo"), 4, 8, 0, "", 0},
+      {"bench_caller", lib("bench_caller"), 1, 2, kLong, "", 0},
+      {"bench_chain", lib("bench_chain"), 5, 8, kLong, "", 0},
+      {"bench_rate", lib("bench_rate"), 1, 2, kLong, "", 0},
+  };
+  return spec;
+}
+
+}  // namespace
+
+BenchContext::BenchContext(BenchOptions options) : options_(std::move(options)) {}
+
+BenchContext::~BenchContext() { StopDeployment(); }
+
+Result<Deployment*> BenchContext::Deploy() {
+  if (deployment_) return deployment_.get();
+  Log("starting nightjar up (" + options_.nightjar_bin + ")");
+  auto d = Deployment::Start(options_.nightjar_bin, options_.work_dir,
+                             StandardSpec(options_.examples_dir));
+  if (!d.ok()) return d.status();
+  deployment_ = std::move(*d);
+  Log("nightjar up serving on " + deployment_->host() + ":" + std::to_string(deployment_->port()) +
+      " (pid " + std::to_string(deployment_->pid()) + ")");
+  return deployment_.get();
+}
+
+void BenchContext::StopDeployment() {
+  if (!deployment_) return;
+  if (Status st = deployment_->Stop(); !st.ok()) Log("warning: " + st.message());
+  deployment_.reset();
+}
+
+void BenchContext::Log(const std::string& line) const { std::cerr << "bench: " << line << "\n"; }
+
+const std::vector<Scenario>& AllScenarios() {
+#define NIGHTJAR_BENCH_ENTRY(name, fn, what) Scenario{name, fn, what},
+  static const std::vector<Scenario> all = {NIGHTJAR_BENCH_SCENARIOS(NIGHTJAR_BENCH_ENTRY)};
+#undef NIGHTJAR_BENCH_ENTRY
+  return all;
+}
+
+}  // namespace nightjar::bench

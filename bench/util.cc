@@ -1,0 +1,80 @@
+// Shared helpers (see util.h).
+#include "util.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "base/clock.h"
+
+namespace nightjar::bench {
+
+Status RecordSamples(std::string_view bytes, Histogram* h) {
+  if (bytes.size() % 4 != 0) {
+    return InvalidArgument("sample buffer of " + std::to_string(bytes.size()) +
+                           " bytes is not a whole number of uint32s");
+  }
+  for (size_t off = 0; off < bytes.size(); off += 4) {
+    uint32_t v;
+    std::memcpy(&v, bytes.data() + off, sizeof(v));
+    h->Record(v);
+  }
+  return Status::Ok();
+}
+
+Status RunProcess(const std::vector<std::string>& argv, const std::string& log_path,
+                  double timeout_s) {
+  if (argv.empty()) return InvalidArgument("empty command");
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid < 0) return Status::FromErrno("fork");
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);
+    const int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (log >= 0) {
+      ::dup2(log, 1);
+      ::dup2(log, 2);
+    }
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+  }
+  const int64_t deadline = MonotonicNowNs() + static_cast<int64_t>(timeout_s * 1e9);
+  int status = 0;
+  for (;;) {
+    const pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid) break;
+    if (r < 0 && errno != EINTR) return Status::FromErrno("waitpid");
+    if (MonotonicNowNs() >= deadline) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      return Internal(argv[0] + " timed out after " + std::to_string(timeout_s) + " s");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // poll interval
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return Internal(argv[0] + " failed (wait status " + std::to_string(status) + "); see " +
+                    log_path);
+  }
+  return Status::Ok();
+}
+
+std::string ReadWholeFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace nightjar::bench

@@ -1,0 +1,27 @@
+// Small helpers shared by the harness's scenarios.
+// Thread rule: free functions, any thread.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/histogram.h"
+#include "base/status.h"
+
+namespace nightjar::bench {
+
+// Records every little-endian uint32 in `bytes` (latency samples in ns, as the bench
+// functions and nightjar_bench_grpc write them). Fails when the size is not a multiple of 4.
+Status RecordSamples(std::string_view bytes, Histogram* h);
+
+// Runs argv[0] (looked up in PATH) with its arguments, stdout and stderr appended to `log_path`,
+// and waits up to `timeout_s` (then SIGKILL). Fails when it cannot start, times out or exits
+// non-zero.
+Status RunProcess(const std::vector<std::string>& argv, const std::string& log_path,
+                  double timeout_s);
+
+// Whole file contents ("" when unreadable).
+std::string ReadWholeFile(const std::string& path);
+
+}  // namespace nightjar::bench
