@@ -37,6 +37,7 @@ std::string RenderConfig(const DeploymentSpec& spec) {
     if (f.timeout_ms > 0) y << "    timeout_ms: " << f.timeout_ms << "\n";
     if (!f.concurrency.empty()) y << "    concurrency: " << f.concurrency << "\n";
     if (f.max_payload_bytes > 0) y << "    max_payload_bytes: " << f.max_payload_bytes << "\n";
+    if (f.concurrency_coef > 0) y << "    concurrency_coef: " << f.concurrency_coef << "\n";
   }
   return y.str();
 }

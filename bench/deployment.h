@@ -22,6 +22,7 @@ struct FunctionSpec {
   int64_t timeout_ms = 0;          // 0 = engine default
   std::string concurrency;         // "" = default (managed), or "managed" / "unmanaged"
   uint64_t max_payload_bytes = 0;  // 0 = default
+  double concurrency_coef = 0;     // 0 = default
 };
 
 struct DeploymentSpec {
