@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include "base/logging.h"
+#include "base/memory.h"
 #include "cli/commands.h"
 #include "launcher/launcher.h"
 #include "worker/worker_host.h"
@@ -70,6 +71,7 @@ int main(int argc, char** argv) {
   w_cmd->add_option("--max-payload", wo.max_payload)->required();
 
   CLI11_PARSE(app, argc, argv);
+  nightjar::TuneAllocatorForPayloads();
 
   if (up_cmd->parsed()) {
     nightjar::InitLoggingFromEnv("nightjar");
