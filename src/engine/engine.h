@@ -55,10 +55,7 @@ class Engine {
   // (possibly before SubmitExternal returns). timeout_ms <= 0 uses the function's.
   void SubmitExternal(std::string_view function, std::string_view input, int64_t timeout_ms,
                       ExternalDone done);
-  bool HasFunction(std::string_view name) const { return config_.Find(name) != nullptr; }
   const config::Config& config() const { return config_; }
-  const ipc::IpcRoot& ipc_root() const { return *root_; }
-  size_t calls_in_flight() { return calls_.size(); }
   // Per-function pool, queue, target, smoothed rate and running time, call counters.
   // Any thread. (status.cc)
   std::string StatusJson();
