@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential g++ cmake ninja-build pkg-config git
-  libyaml-cpp-dev libcli11-dev libhttp-parser-dev
+  libyaml-cpp-dev libcli11-dev node-llhttp
   libgtest-dev libgmock-dev
   python3 python3-pytest curl procps
   # benchmark harness (make bench): gRPC floor, plots, profiling

@@ -2,9 +2,11 @@
 // objects together on the I/O loops, serve until SIGINT/SIGTERM, shut down in order
 // (stop accepting, answer what is in flight, stop workers, remove the IPC root).
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 
 #include "base/logging.h"
 #include "cli/commands.h"
@@ -29,6 +31,10 @@ class InProcessBackend final : public gateway::Backend {
             gateway::CallDone done) override {
     engine_->SubmitExternal(function, input, timeout_ms, std::move(done));
   }
+  proto::CallStatus Precheck(std::string_view function, uint64_t input_bytes,
+                             std::string* message) override {
+    return engine_->Precheck(function, input_bytes, message);
+  }
   void CollectStatus(StatusFormat format, std::function<void(std::string)> done) override {
     done(format == StatusFormat::kJson ? "{\"engines\":[" + engine_->StatusJson() + "]}"
                                        : engine_->StatusText());
@@ -37,6 +43,18 @@ class InProcessBackend final : public gateway::Backend {
  private:
   engine::Engine* engine_;
 };
+
+// A gateway holds a descriptor per client connection, and the usual soft limit (1024)
+// would refuse clients long before gateway.max_connections; the hard limit is ours to take.
+void RaiseDescriptorLimit() {
+  rlimit r{};
+  if (::getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+    r.rlim_cur = r.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &r) != 0) {
+      NJ_LOG(kWarning) << "cannot raise the open-file limit: " << std::strerror(errno);
+    }
+  }
+}
 
 // Blocks SIGINT/SIGTERM in every thread (call before starting any), so that
 // WaitForShutdownSignal() receives them synchronously.
@@ -100,6 +118,7 @@ void PrintServing(const config::Config& cfg, int port) {
 
 int RunUp(const ServeFlags& flags) {
   sigset_t signals = BlockShutdownSignals();
+  RaiseDescriptorLimit();
   auto cfg = LoadConfig(flags);
   if (!cfg.ok()) return Fail(cfg.status().message());
   io::LoopThreads loops(cfg->engine.io_threads);
@@ -128,6 +147,7 @@ int RunUp(const ServeFlags& flags) {
 
 int RunGateway(const ServeFlags& flags) {
   sigset_t signals = BlockShutdownSignals();
+  RaiseDescriptorLimit();
   auto cfg = LoadConfig(flags);
   if (!cfg.ok()) return Fail(cfg.status().message());
   io::LoopThreads loops(cfg->engine.io_threads);
@@ -154,6 +174,7 @@ int RunGateway(const ServeFlags& flags) {
 
 int RunEngine(const ServeFlags& flags) {
   sigset_t signals = BlockShutdownSignals();
+  RaiseDescriptorLimit();
   auto cfg = LoadConfig(flags);
   if (!cfg.ok()) return Fail(cfg.status().message());
   auto gw = io::ParseHostPort(cfg->engine.gateway);

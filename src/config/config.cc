@@ -174,6 +174,11 @@ int64_t ReadI64(const YAML::Node& node, const std::string& path, int64_t lo,
   return ReadSigned(node, path, lo, hi, std::numeric_limits<int64_t>::max());
 }
 
+// A duration in ms: lo..kMaxDurationMs, so that converting it to ns cannot overflow.
+int64_t ReadMs(const YAML::Node& node, const std::string& path, int64_t lo) {
+  return ReadI64(node, path, lo, kMaxDurationMs);
+}
+
 // A plain decimal number in (0, hi].
 double ReadPositiveDouble(const YAML::Node& node, const std::string& path, double hi) {
   if (!node.IsScalar()) Fail(path, "expected a number, got " + Describe(node), node);
@@ -237,7 +242,20 @@ void ParseGateway(const YAML::Node& node, GatewayConfig& g) {
            [&](auto& v, auto& p) {
              g.max_header_bytes = ReadU32(v, p, kMinHeaderBytes, kMaxHeaderBytes);
            }},
-          {"idle_timeout_ms", [&](auto& v, auto& p) { g.idle_timeout_ms = ReadI64(v, p, 1); }},
+          {"max_target_bytes",
+           [&](auto& v, auto& p) { g.max_target_bytes = ReadU32(v, p, 16, kMaxHeaderBytes); }},
+          {"idle_timeout_ms", [&](auto& v, auto& p) { g.idle_timeout_ms = ReadMs(v, p, 1); }},
+          {"header_timeout_ms", [&](auto& v, auto& p) { g.header_timeout_ms = ReadMs(v, p, 1); }},
+          {"body_timeout_ms", [&](auto& v, auto& p) { g.body_timeout_ms = ReadMs(v, p, 1); }},
+          {"min_body_rate", [&](auto& v, auto& p) { g.min_body_rate = ReadU64(v, p, 1); }},
+          {"lingering_close_ms",
+           [&](auto& v, auto& p) { g.lingering_close_ms = ReadMs(v, p, 0); }},
+          {"lingering_close_bytes",
+           [&](auto& v, auto& p) { g.lingering_close_bytes = ReadU64(v, p, 0); }},
+          {"max_pipelined_calls",
+           [&](auto& v, auto& p) { g.max_pipelined_calls = ReadU32(v, p, 1, 1024); }},
+          {"max_unsent_output_bytes",
+           [&](auto& v, auto& p) { g.max_unsent_output_bytes = ReadU64(v, p, 1024); }},
           {"max_connections", [&](auto& v, auto& p) { g.max_connections = ReadU32(v, p, 1); }},
       });
 }
@@ -275,13 +293,13 @@ void ParseEngine(const YAML::Node& node, EngineConfig& e) {
              }
            }},
           {"default_timeout_ms",
-           [&](auto& v, auto& p) { e.default_timeout_ms = ReadI64(v, p, 1); }},
+           [&](auto& v, auto& p) { e.default_timeout_ms = ReadMs(v, p, 1); }},
           {"max_queue", [&](auto& v, auto& p) { e.max_queue = ReadU32(v, p, 1); }},
           {"smoothing_ms", [&](auto& v, auto& p) { e.smoothing_ms = ReadI64(v, p, 1, 60'000); }},
           {"spawn_interval_ms",
            [&](auto& v, auto& p) { e.spawn_interval_ms = ReadI64(v, p, 0, 600'000); }},
           {"worker_idle_timeout_ms",
-           [&](auto& v, auto& p) { e.worker_idle_timeout_ms = ReadI64(v, p, 1); }},
+           [&](auto& v, auto& p) { e.worker_idle_timeout_ms = ReadMs(v, p, 1); }},
           {"max_crash_backoff_ms",
            [&](auto& v, auto& p) { e.max_crash_backoff_ms = ReadI64(v, p, 1, 3'600'000); }},
           {"gateway",
@@ -357,7 +375,7 @@ FunctionConfig ParseFunction(const YAML::Node& node, const std::string& path,
              f.max_workers = ReadU32(v, p, 1, kMaxWorkers);
              max_workers_node = v;
            }},
-          {"timeout_ms", [&](auto& v, auto& p) { f.timeout_ms = ReadI64(v, p, 0); }},
+          {"timeout_ms", [&](auto& v, auto& p) { f.timeout_ms = ReadMs(v, p, 0); }},
           {"max_payload_bytes",
            [&](auto& v, auto& p) { f.max_payload_bytes = ReadU64(v, p, 1, kMaxPayloadLimit); }},
           {"isolation",

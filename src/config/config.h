@@ -15,6 +15,9 @@
 namespace nightjar::config {
 
 inline constexpr uint64_t kDefaultMaxPayloadBytes = 16ull << 20;  // 16 MiB
+// Upper bound of every duration in the config and of a call's deadline from a request
+// header (24 h): larger values are refused, so ms -> ns arithmetic cannot overflow.
+inline constexpr int64_t kMaxDurationMs = 24ll * 3600 * 1000;
 
 struct FunctionConfig {
   std::string name;               // [A-Za-z0-9_.-], 1..64 chars, unique
@@ -32,13 +35,23 @@ struct FunctionConfig {
   uint32_t id = 0;                // assigned 1.. in file order (not a YAML key)
 };
 
+// The HTTP edge's limits and timeouts (README.md, "Limits and timeouts"; docs/http.md).
 struct GatewayConfig {
   std::string host = "127.0.0.1";
   int http_port = 8080;             // 0 = ephemeral
   int engine_port = 10007;          // split deployment: engines connect here; 0 = ephemeral
   uint64_t max_body_bytes = kDefaultMaxPayloadBytes;
   uint32_t max_header_bytes = 16 * 1024;
-  int64_t idle_timeout_ms = 60'000; // idle keep-alive / slow client cut-off
+  uint32_t max_target_bytes = 8 * 1024;  // request-target; longer gets 414
+  int64_t idle_timeout_ms = 60'000;      // idle keep-alive connection, or a client not reading
+  int64_t header_timeout_ms = 10'000;    // a whole request head must arrive within this (408)
+  // A body gets body_timeout_ms plus 1 s per min_body_rate bytes received (408 after).
+  int64_t body_timeout_ms = 10'000;
+  uint64_t min_body_rate = 1024;         // bytes/s
+  int64_t lingering_close_ms = 5'000;    // after an early error: discard input this long ...
+  uint64_t lingering_close_bytes = 64ull << 20;  // ... or this many bytes, then close
+  uint32_t max_pipelined_calls = 16;     // calls in flight per connection
+  uint64_t max_unsent_output_bytes = 1ull << 20;  // stop reading/dispatching above this
   uint32_t max_connections = 10'000;
 };
 

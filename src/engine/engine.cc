@@ -119,29 +119,41 @@ void Engine::Stop() {
 // ---------------------------------------------------------------------------------------
 // Admission and dispatch
 
-void Engine::SubmitExternal(std::string_view function, std::string_view input,
-                            int64_t timeout_ms, ExternalDone done) {
+CallStatus Engine::Precheck(std::string_view function, uint64_t input_bytes,
+                           std::string* message) const {
   const config::FunctionConfig* f = config_.Find(function);
   if (f == nullptr) {
-    done(CallStatus::kNotFound, "unknown function \"" + std::string(function) + "\"");
-    return;
+    *message = "unknown function \"" + std::string(function) + "\"";
+    return CallStatus::kNotFound;
   }
   if (stopping_.load()) {
-    done(CallStatus::kUnavailable, "engine is shutting down");
+    *message = "engine is shutting down";
+    return CallStatus::kUnavailable;
+  }
+  if (input_bytes > f->max_payload_bytes) {
+    *message = "input of " + std::to_string(input_bytes) + " bytes exceeds the limit of " +
+               std::to_string(f->max_payload_bytes) + " for " + f->name;
+    return CallStatus::kTooLarge;
+  }
+  return CallStatus::kOk;
+}
+
+void Engine::SubmitExternal(std::string_view function, std::string_view input,
+                            int64_t timeout_ms, ExternalDone done) {
+  std::string message;
+  if (CallStatus st = Precheck(function, input.size(), &message); st != CallStatus::kOk) {
+    done(st, std::move(message));
     return;
   }
-  if (input.size() > f->max_payload_bytes) {
-    done(CallStatus::kTooLarge, "input of " + std::to_string(input.size()) +
-                                    " bytes exceeds the limit of " +
-                                    std::to_string(f->max_payload_bytes) + " for " + f->name);
-    return;
-  }
+  const config::FunctionConfig* f = config_.Find(function);
   auto rec = std::make_unique<CallRecord>();
   rec->call_id = CallId::Make(f->id, 0, 0, external_counter_.fetch_add(1));
   rec->function_id = f->id;
   rec->external_done = std::move(done);
   rec->arrival_ns = MonotonicNowNs();
-  int64_t ms = timeout_ms > 0 ? timeout_ms : config_.TimeoutMs(*f);
+  // Bounded so the sum cannot overflow whatever a caller passes (config::kMaxDurationMs).
+  const int64_t ms = std::min(timeout_ms > 0 ? timeout_ms : config_.TimeoutMs(*f),
+                              config::kMaxDurationMs);
   rec->deadline_ns = rec->arrival_ns + ms * 1'000'000;
   rec->dispatch = proto::MakeMessage(MessageType::kDispatch);
   rec->dispatch.header.call_id = rec->call_id;

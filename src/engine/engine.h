@@ -55,6 +55,10 @@ class Engine {
   // (possibly before SubmitExternal returns). timeout_ms <= 0 uses the function's.
   void SubmitExternal(std::string_view function, std::string_view input, int64_t timeout_ms,
                       ExternalDone done);
+  // The admission checks of SubmitExternal without submitting: kOk, or kNotFound /
+  // kUnavailable (shutting down) / kTooLarge with *message. Any thread.
+  proto::CallStatus Precheck(std::string_view function, uint64_t input_bytes,
+                             std::string* message) const;
   const config::Config& config() const { return config_; }
   // Per-function pool, queue, target, smoothed rate and running time, call counters.
   // Any thread. (status.cc)

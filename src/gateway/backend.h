@@ -25,6 +25,14 @@ class Backend {
   virtual void Call(std::string_view function, std::string_view input, int64_t timeout_ms,
                     CallDone done) = 0;
 
+  // The checks Call() would make before running anything, made before a request body is
+  // read (Expect: 100-continue, RFC 9110 §10.1.1): kOk if `function` can be called now
+  // with an input of `input_bytes`; otherwise the status (kNotFound, kTooLarge,
+  // kUnavailable) and, in *message, the text Call() would answer with. Cheap, never
+  // blocks. Thread rule: as Call().
+  virtual proto::CallStatus Precheck(std::string_view function, uint64_t input_bytes,
+                                     std::string* message) = 0;
+
   enum class StatusFormat { kJson, kText };
   // Collects every engine's status (Engine::StatusJson/StatusText): JSON as
   // {"engines":[...]}, text as one table per engine. `done` is called exactly once, from

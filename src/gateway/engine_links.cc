@@ -150,8 +150,10 @@ size_t EngineLinks::connected() {
   return ready_.size();
 }
 
-void EngineLinks::Call(std::string_view function, std::string_view input, int64_t timeout_ms,
-                       CallDone done) {
+// Routing of Call() and Precheck(): the least-outstanding engine that serves `function`;
+// null with the reason when there is none.
+std::shared_ptr<EngineLink> EngineLinks::Pick(std::string_view function, CallStatus* why,
+                                              std::string* message) {
   std::shared_ptr<EngineLink> best;
   bool any = false;
   {
@@ -163,11 +165,26 @@ void EngineLinks::Call(std::string_view function, std::string_view input, int64_
     }
   }
   if (!best) {
-    if (any) {
-      done(CallStatus::kNotFound, "unknown function \"" + std::string(function) + "\"");
-    } else {
-      done(CallStatus::kUnavailable, "no engine is connected");
-    }
+    *why = any ? CallStatus::kNotFound : CallStatus::kUnavailable;
+    *message = any ? "unknown function \"" + std::string(function) + "\""
+                   : std::string("no engine is connected");
+  }
+  return best;
+}
+
+CallStatus EngineLinks::Precheck(std::string_view function, uint64_t, std::string* message) {
+  CallStatus why = CallStatus::kOk;
+  Pick(function, &why, message);
+  return why;
+}
+
+void EngineLinks::Call(std::string_view function, std::string_view input, int64_t timeout_ms,
+                       CallDone done) {
+  CallStatus why = CallStatus::kOk;
+  std::string message;
+  std::shared_ptr<EngineLink> best = Pick(function, &why, &message);
+  if (!best) {
+    done(why, std::move(message));
     return;
   }
   best->loop()->Dispatch([best, fn = std::string(function), in = std::string(input), timeout_ms,

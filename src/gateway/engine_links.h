@@ -31,12 +31,19 @@ class EngineLinks final : public Backend, public io::Watcher {
 
   void Call(std::string_view function, std::string_view input, int64_t timeout_ms,
             CallDone done) override;
+  // kOk when a connected engine serves `function`; the size limit is the engine's to
+  // check once the call arrives.
+  proto::CallStatus Precheck(std::string_view function, uint64_t input_bytes,
+                             std::string* message) override;
   void CollectStatus(StatusFormat format, std::function<void(std::string)> done) override;
   void OnEvents(uint32_t events) override;  // accept
   void OnLinkReady(const std::shared_ptr<EngineLink>& link);
   void OnLinkClosed(EngineLink* link);
 
  private:
+  std::shared_ptr<EngineLink> Pick(std::string_view function, proto::CallStatus* why,
+                                   std::string* message);
+
   io::LoopThreads* loops_;
   UniqueFd listen_fd_;
   int port_ = 0;

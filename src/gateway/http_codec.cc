@@ -1,21 +1,20 @@
-// HTTP/1.1 request codec on top of http-parser; see http_codec.h.
+// HTTP/1.1 request parser on top of llhttp; see http_codec.h.
 //
-// How the limits hold across arbitrary splits of the stream: http-parser is paused in
-// on_headers_complete and on_message_complete, so each http_parser_execute() call covers
-// bytes of one phase only (head or body of one request). While in the head, the parser is
-// handed at most one byte more than the remaining header budget; if it consumes that byte
-// without completing the head, the limit is exceeded. The pause at headers-complete is also
-// where the head is validated (Upgrade, CONNECT, announced Content-Length) before any body
-// byte is consumed, so no callback has to signal an error through a return value whose
-// meaning http-parser overloads (1 and 2 from on_headers_complete mean "skip the body").
+// How the limits hold across arbitrary splits of the stream: llhttp is paused in
+// on_headers_complete and on_message_complete, so each llhttp_execute() call covers bytes of
+// one phase only (head or body of one request). While in the head, the parser is handed at
+// most one byte more than the remaining header budget; if it consumes that byte without
+// completing the head, the limit is exceeded. The pause at headers-complete is also where
+// the head is validated (FinishHead) before any body byte is consumed. Errors found inside
+// a callback are recorded in error_ first and then returned as -1, so llhttp's own error
+// code never has to carry our meaning.
 #include "gateway/http_codec.h"
 
-#include <http_parser.h>
+#include <llhttp.h>
 
 #include <algorithm>
-#include <charconv>
-#include <climits>
 #include <cstdint>
+#include <cctype>
 #include <cstring>
 
 namespace nightjar::gateway {
@@ -27,9 +26,18 @@ namespace {
 constexpr size_t kMaxBodyReserve = 256 * 1024;
 // Most requests carry fewer headers than this; reserving avoids regrowing the vector.
 constexpr size_t kHeaderReserve = 16;
+// llhttp's longest method name ("UNSUBSCRIBE", "PROPPATCH", ...) plus leading empty lines
+// fits; an unknown method is told from garbage within these bytes.
+constexpr size_t kHeadPrefixBytes = 32;
+
+constexpr char kChunkCrlf[] = "\r\n";
+
+llhttp_t* Llhttp(const std::unique_ptr<llhttp__internal_s>& p) { return p.get(); }
+
+HttpRequestParser* Self(llhttp_t* p) { return static_cast<HttpRequestParser*>(p->data); }
 
 void AppendLower(std::string* dst, const char* at, size_t len) {
-  // http-parser admits only token characters in field names, so ASCII folding suffices.
+  // llhttp admits only token characters in field names, so ASCII folding suffices.
   const size_t old = dst->size();
   dst->resize(old + len);
   char* out = dst->data() + old;
@@ -39,13 +47,74 @@ void AppendLower(std::string* dst, const char* at, size_t len) {
   }
 }
 
-void TrimTrailingWhitespace(std::string* s) {
-  size_t end = s->size();
-  while (end > 0 && ((*s)[end - 1] == ' ' || (*s)[end - 1] == '\t')) --end;
-  s->resize(end);
+std::string_view TrimOws(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
 }
 
-bool HasLineBreak(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const char x = (a[i] >= 'A' && a[i] <= 'Z') ? static_cast<char>(a[i] | 0x20) : a[i];
+    if (x != b[i]) return false;
+  }
+  return true;
+}
+
+// tchar of RFC 9110 §5.6.2.
+bool IsTokenChar(char c) {
+  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
+  return std::strchr("!#$%&'*+-.^_`|~", c) != nullptr && c != '\0';
+}
+
+// Host = uri-host [ ":" port ] (RFC 9110 §7.2, RFC 3986 §3.2.2): reg-name characters, or
+// an IP-literal in brackets, then optional digits. Empty is allowed (RFC 9112 §3.2).
+bool IsValidHost(std::string_view host) {
+  if (host.empty()) return true;
+  std::string_view port;
+  if (host.front() == '[') {
+    const size_t close = host.find(']');
+    if (close == std::string_view::npos) return false;
+    for (char c : host.substr(1, close - 1)) {
+      if (!(std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.')) return false;
+    }
+    std::string_view rest = host.substr(close + 1);
+    if (!rest.empty() && rest.front() != ':') return false;
+    port = rest.empty() ? rest : rest.substr(1);
+  } else {
+    const size_t colon = host.rfind(':');
+    const std::string_view name = host.substr(0, colon);
+    if (colon != std::string_view::npos) port = host.substr(colon + 1);
+    for (char c : name) {
+      const bool ok = std::isalnum(static_cast<unsigned char>(c)) ||
+                      std::strchr("-._~%!$&'()*+,;=", c) != nullptr;
+      if (!ok || c == '\0') return false;
+    }
+  }
+  return std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// Path of an absolute-form target "scheme://authority/path?query" (RFC 9112 §3.2.2);
+// false if the target is not one.
+bool AbsoluteFormPath(std::string_view target, std::string* path) {
+  const size_t sep = target.find("://");
+  if (sep == std::string_view::npos || sep == 0) return false;
+  const std::string_view scheme = target.substr(0, sep);
+  if (!EqualsIgnoreCase(scheme, "http") && !EqualsIgnoreCase(scheme, "https")) return false;
+  const std::string_view rest = target.substr(sep + 3);
+  const size_t path_start = rest.find_first_of("/?#");
+  if (!IsValidHost(rest.substr(0, path_start)) || rest.substr(0, path_start).empty()) {
+    return false;
+  }
+  if (path_start == std::string_view::npos || rest[path_start] != '/') {
+    *path = "/";
+    return true;
+  }
+  const std::string_view p = rest.substr(path_start);
+  path->assign(p.substr(0, p.find_first_of("?#")));
+  return true;
+}
 
 }  // namespace
 
@@ -57,10 +126,24 @@ const std::string* HttpRequest::Header(std::string_view lower_name) const {
 }
 
 HttpRequestParser::HttpRequestParser(HttpLimits limits)
-    : limits_(limits), parser_(std::make_unique<http_parser>()) {
-  http_parser_init(parser_.get(), HTTP_REQUEST);
+    : limits_(limits), parser_(std::make_unique<llhttp_t>()) {
+  static const llhttp_settings_t kSettings = [] {
+    llhttp_settings_t s;
+    llhttp_settings_init(&s);
+    s.on_message_begin = &OnMessageBegin;
+    s.on_url = &OnUrl;
+    s.on_header_field = &OnHeaderField;
+    s.on_header_value = &OnHeaderValue;
+    s.on_headers_complete = &OnHeadersComplete;
+    s.on_body = &OnBody;
+    s.on_chunk_complete = &OnChunkComplete;
+    s.on_message_complete = &OnMessageComplete;
+    return s;
+  }();
+  llhttp_init(Llhttp(parser_), HTTP_REQUEST, &kSettings);
   parser_->data = this;
   current_.headers.reserve(kHeaderReserve);
+  head_prefix_.reserve(kHeadPrefixBytes);
 }
 
 HttpRequestParser::~HttpRequestParser() = default;
@@ -68,6 +151,7 @@ HttpRequestParser::~HttpRequestParser() = default;
 int HttpRequestParser::error_status() const {
   switch (error_) {
     case Error::kNone:
+    case Error::kRejected:
       return 0;
     case Error::kMalformed:
       return 400;
@@ -75,17 +159,48 @@ int HttpRequestParser::error_status() const {
       return 431;
     case Error::kBodyTooLarge:
       return 413;
+    case Error::kTargetTooLong:
+      return 414;
+    case Error::kNotImplemented:
+      return 501;
+    case Error::kVersionNotSupported:
+      return 505;
+    case Error::kExpectationFailed:
+      return 417;
   }
   return 400;
 }
 
-int HttpRequestParser::OnUrl(http_parser* p, const char* at, size_t len) {
-  static_cast<HttpRequestParser*>(p->data)->current_.target.append(at, len);
+HttpRequestParser::Phase HttpRequestParser::phase() const {
+  if (!in_head_) return Phase::kBody;
+  return header_bytes_ > 0 ? Phase::kHead : Phase::kIdle;
+}
+
+HttpRequestParser::Error HttpRequestParser::Fail(Error e, std::string message) {
+  if (error_ == Error::kNone) {
+    error_ = e;
+    error_message_ = std::move(message);
+  }
+  return error_;
+}
+
+int HttpRequestParser::OnMessageBegin(llhttp_t*) { return 0; }
+
+int HttpRequestParser::OnUrl(llhttp_t* p, const char* at, size_t len) {
+  HttpRequestParser* self = Self(p);
+  std::string& target = self->current_.target;
+  if (len > self->limits_.max_target_bytes - target.size()) {
+    self->Fail(Error::kTargetTooLong, "request-target longer than " +
+                                          std::to_string(self->limits_.max_target_bytes) +
+                                          " bytes");
+    return -1;
+  }
+  target.append(at, len);
   return 0;
 }
 
-int HttpRequestParser::OnHeaderField(http_parser* p, const char* at, size_t len) {
-  auto* self = static_cast<HttpRequestParser*>(p->data);
+int HttpRequestParser::OnHeaderField(llhttp_t* p, const char* at, size_t len) {
+  HttpRequestParser* self = Self(p);
   // Trailers of a chunked body arrive here too; they are not part of the request we expose.
   if (!self->in_head_) return 0;
   auto& headers = self->current_.headers;
@@ -99,260 +214,305 @@ int HttpRequestParser::OnHeaderField(http_parser* p, const char* at, size_t len)
   return 0;
 }
 
-int HttpRequestParser::OnHeaderValue(http_parser* p, const char* at, size_t len) {
-  auto* self = static_cast<HttpRequestParser*>(p->data);
+int HttpRequestParser::OnHeaderValue(llhttp_t* p, const char* at, size_t len) {
+  HttpRequestParser* self = Self(p);
   if (!self->in_head_) return 0;
   self->in_value_ = true;
   self->current_.headers.back().second.append(at, len);
   return 0;
 }
 
-int HttpRequestParser::OnHeadersComplete(http_parser* p) {
-  auto* self = static_cast<HttpRequestParser*>(p->data);
+int HttpRequestParser::OnHeadersComplete(llhttp_t* p) {
+  HttpRequestParser* self = Self(p);
   self->pause_ = Pause::kHeadersComplete;
-  // Valid only here or in on_message_complete, per http-parser's contract.
-  self->current_.keep_alive = http_should_keep_alive(p) != 0;
-  http_parser_pause(p, 1);
-  return 0;
+  // Valid only here or in on_message_complete, per llhttp's contract.
+  self->current_.keep_alive = llhttp_should_keep_alive(p) != 0;
+  return HPE_PAUSED;
 }
 
-int HttpRequestParser::OnBody(http_parser* p, const char* at, size_t len) {
-  auto* self = static_cast<HttpRequestParser*>(p->data);
+int HttpRequestParser::OnBody(llhttp_t* p, const char* at, size_t len) {
+  HttpRequestParser* self = Self(p);
   std::string& body = self->current_.body;
   // Checked on the decoded bytes, so it also bounds chunked bodies whose size is not
   // announced up front.
   if (len > self->limits_.max_body_bytes - body.size()) {
-    self->error_ = Error::kBodyTooLarge;
+    self->Fail(Error::kBodyTooLarge, "request body over " +
+                                         std::to_string(self->limits_.max_body_bytes) + " bytes");
     return -1;
   }
   body.append(at, len);
+  // llhttp 8.1 skips the two bytes after a chunk's data without looking at them; RFC 9112
+  // §7.1 requires CRLF there, and accepting anything is a request-smuggling primitive.
+  if ((p->flags & F_CHUNKED) && p->content_length == 0) {
+    self->chunk_crlf_owed_ = 2;
+    self->chunk_crlf_at_ = at + len;
+  }
   return 0;
 }
 
-int HttpRequestParser::OnMessageComplete(http_parser* p) {
-  auto* self = static_cast<HttpRequestParser*>(p->data);
+int HttpRequestParser::OnChunkComplete(llhttp_t* p) {
+  HttpRequestParser* self = Self(p);
+  if (self->chunk_crlf_owed_ == 0) return 0;  // the last (empty) chunk: nothing to check
+  // Every owed byte has been consumed by now, contiguously from chunk_crlf_at_.
+  const char* from = self->chunk_crlf_at_;
+  return self->CheckChunkCrlf(from, from + self->chunk_crlf_owed_) ? 0 : -1;
+}
+
+bool HttpRequestParser::CheckChunkCrlf(const char* from, const char* to) {
+  for (const char* c = from; c < to && chunk_crlf_owed_ > 0; ++c) {
+    if (*c != kChunkCrlf[2 - chunk_crlf_owed_]) {
+      Fail(Error::kMalformed, "chunk data not followed by CRLF");
+      return false;
+    }
+    --chunk_crlf_owed_;
+  }
+  chunk_crlf_at_ = to;
+  return true;
+}
+
+int HttpRequestParser::OnMessageComplete(llhttp_t* p) {
+  HttpRequestParser* self = Self(p);
   self->pause_ = Pause::kMessageComplete;
-  http_parser_pause(p, 1);
-  return 0;
+  return HPE_PAUSED;
+}
+
+bool HttpRequestParser::HasObsFold(std::string_view head_bytes) {
+  for (char c : head_bytes) {
+    if (head_prev_lf_ && (c == ' ' || c == '\t')) return true;
+    head_prev_lf_ = c == '\n';
+  }
+  return false;
 }
 
 HttpRequestParser::Error HttpRequestParser::FinishHead() {
-  const http_parser& p = *parser_;
-  // Both hand the connection over to another protocol, which the gateway does not speak.
-  if (p.upgrade || p.method == HTTP_CONNECT) return Error::kMalformed;
+  llhttp_t* p = Llhttp(parser_);
+  current_.method = llhttp_method_name(static_cast<llhttp_method_t>(p->method));
+  current_.version_minor = p->http_minor;
+  if (p->http_major != 1) {
+    return Fail(Error::kVersionNotSupported,
+                "HTTP/" + std::to_string(p->http_major) + "." + std::to_string(p->http_minor) +
+                    " is not supported; use HTTP/1.1");
+  }
+  if (p->method == HTTP_CONNECT) {
+    return Fail(Error::kNotImplemented, "CONNECT is not supported");
+  }
+  // An Upgrade offer (h2c, websocket) is optional for the server to honour (RFC 9110
+  // §7.8): clearing llhttp's flag keeps the connection in HTTP/1.1 after this request.
+  p->upgrade = 0;
 
-  const bool chunked = (p.flags & F_CHUNKED) != 0;
-  // content_length is ULLONG_MAX when no Content-Length header was sent.
-  if (!chunked && p.content_length != ULLONG_MAX) {
-    if (p.content_length > limits_.max_body_bytes) return Error::kBodyTooLarge;
-    current_.body.reserve(std::min<uint64_t>(p.content_length, kMaxBodyReserve));
+  // llhttp keeps the trailing whitespace of values, which is not part of the field value
+  // (RFC 9110 §5.5); it strips the leading whitespace itself.
+  size_t hosts = 0;
+  const std::string* host = nullptr;
+  std::vector<std::string_view> codings;
+  for (auto& [name, value] : current_.headers) {
+    value.resize(TrimOws(value).size());
+    if (name == "host") {
+      ++hosts;
+      host = &value;
+    } else if (name == "transfer-encoding") {
+      std::string_view list = value;
+      while (!list.empty()) {
+        const size_t comma = list.find(',');
+        const std::string_view coding = TrimOws(list.substr(0, comma));
+        if (!coding.empty()) codings.push_back(coding);
+        list.remove_prefix(comma == std::string_view::npos ? list.size() : comma + 1);
+      }
+    } else if (name == "expect") {
+      if (current_.version_minor == 0) continue;  // RFC 9110 §10.1.1: ignore from HTTP/1.0
+      if (!EqualsIgnoreCase(value, "100-continue")) {
+        return Fail(Error::kExpectationFailed, "unsupported expectation \"" +
+                                                   value.substr(0, 64) +
+                                                   "\"; only 100-continue is");
+      }
+      current_.expect_continue = true;
+    }
   }
 
-  current_.method = http_method_str(static_cast<http_method>(p.method));
-  // http-parser strips leading whitespace of values but keeps trailing whitespace, which is
-  // not part of the field value (RFC 9110 §5.5).
-  for (auto& header : current_.headers) TrimTrailingWhitespace(&header.second);
+  // RFC 9112 §3.2: exactly one valid Host in HTTP/1.1, at most one in HTTP/1.0.
+  if (hosts > 1) return Fail(Error::kMalformed, "more than one Host header");
+  if (hosts == 0 && current_.version_minor >= 1) {
+    return Fail(Error::kMalformed, "missing Host header (required in HTTP/1.1)");
+  }
+  if (host != nullptr && !IsValidHost(*host)) return Fail(Error::kMalformed, "invalid Host header");
 
+  const bool chunked = (p->flags & F_CHUNKED) != 0;
+  if (p->flags & F_TRANSFER_ENCODING) {
+    // RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 means the framing is faulty.
+    if (current_.version_minor == 0) {
+      return Fail(Error::kMalformed, "Transfer-Encoding is not allowed in HTTP/1.0");
+    }
+    // §6.3: chunked must be the final coding of a request, or its length is unknowable.
+    if (!chunked || codings.empty() || !EqualsIgnoreCase(codings.back(), "chunked")) {
+      return Fail(Error::kMalformed, "Transfer-Encoding must end with chunked");
+    }
+    // §6.1: a coding the server does not understand gets 501. Only chunked is supported.
+    for (std::string_view coding : codings) {
+      if (!EqualsIgnoreCase(coding, "chunked")) {
+        return Fail(Error::kNotImplemented,
+                    "transfer coding \"" + std::string(coding.substr(0, 64)) +
+                        "\" is not supported");
+      }
+    }
+  }
+  const bool has_length = (p->flags & F_CONTENT_LENGTH) != 0;
+  if (has_length && !chunked) {
+    if (p->content_length > limits_.max_body_bytes) {
+      return Fail(Error::kBodyTooLarge, "request body of " + std::to_string(p->content_length) +
+                                            " bytes is over the limit of " +
+                                            std::to_string(limits_.max_body_bytes));
+    }
+    current_.body.reserve(std::min<uint64_t>(p->content_length, kMaxBodyReserve));
+  }
+  // A 100 Continue is owed only when a body is actually coming.
+  current_.expect_continue =
+      current_.expect_continue && (chunked || (has_length && p->content_length > 0));
+
+  // Request-target forms, RFC 9112 §3.2.
   const std::string& target = current_.target;
   if (!target.empty() && target[0] == '/') {
     current_.path.assign(target, 0, target.find_first_of("?#"));
   } else if (target == "*") {
-    current_.path = target;
-  } else {
-    // absolute-form ("http://host/path?q"), which servers must accept (RFC 9112 §3.2.2).
-    // http_parser_url stores 16-bit offsets, hence the length guard.
-    http_parser_url url;
-    http_parser_url_init(&url);
-    if (target.size() > UINT16_MAX ||
-        http_parser_parse_url(target.data(), target.size(), 0, &url) != 0) {
-      return Error::kMalformed;
+    if (p->method != HTTP_OPTIONS) {
+      return Fail(Error::kMalformed, "the asterisk-form target is only for OPTIONS");
     }
-    if (url.field_set & (1u << UF_PATH)) {
-      current_.path.assign(target, url.field_data[UF_PATH].off, url.field_data[UF_PATH].len);
-    } else {
-      current_.path = "/";
+    current_.path = target;
+  } else if (!AbsoluteFormPath(target, &current_.path)) {
+    return Fail(Error::kMalformed, "invalid request-target");
+  }
+  return Error::kNone;
+}
+
+HttpRequestParser::Error HttpRequestParser::FailFromLlhttp(int llhttp_errno,
+                                                           std::string_view chunk,
+                                                           const char* at) {
+  const char* reason = llhttp_get_error_reason(Llhttp(parser_));
+  const std::string why = reason != nullptr ? reason : llhttp_errno_name(
+                                                           static_cast<llhttp_errno_t>(llhttp_errno));
+  switch (llhttp_errno) {
+    case HPE_INVALID_METHOD: {
+      // RFC 9110 §9.1: a well-formed but unknown method gets 501; garbage gets 400. llhttp
+      // stops at the first byte that no method it knows continues with, so the token is
+      // finished by hand (ScanUnknownMethod) until the SP that ends it, or a byte that
+      // makes the line garbage.
+      const size_t offset = at != nullptr && at >= chunk.data() && at < chunk.data() + chunk.size()
+                                ? static_cast<size_t>(at - chunk.data())
+                                : chunk.size();
+      const size_t upto = header_bytes_ + offset;
+      std::string_view seen = std::string_view(head_prefix_).substr(0, upto);
+      seen.remove_prefix(std::min(seen.find_first_not_of("\r\n"), seen.size()));
+      if (upto >= head_prefix_.size() ||
+          !std::all_of(seen.begin(), seen.end(), IsTokenChar)) {
+        return Fail(Error::kMalformed, "malformed request: " + why);
+      }
+      unknown_method_bytes_ = seen.size();
+      return ScanUnknownMethod(chunk.substr(offset));
+    }
+    case HPE_INVALID_VERSION:
+      // llhttp says "Invalid HTTP version" for a well-formed HTTP/d.d it does not know
+      // (HTTP/1.2, HTTP/3.0); other texts mean a malformed version.
+      if (why == "Invalid HTTP version") {
+        return Fail(Error::kVersionNotSupported, "HTTP version not supported; use HTTP/1.1");
+      }
+      return Fail(Error::kMalformed, "malformed request: " + why);
+    case HPE_PAUSED_H2_UPGRADE:
+      return Fail(Error::kVersionNotSupported,
+                  "HTTP/2 is not supported on this port; use HTTP/1.1");
+    default:
+      return Fail(Error::kMalformed, "malformed request: " + why);
+  }
+}
+
+HttpRequestParser::Error HttpRequestParser::ScanUnknownMethod(std::string_view bytes) {
+  for (char c : bytes) {
+    if (c == ' ' && unknown_method_bytes_ > 0) {
+      return Fail(Error::kNotImplemented, "method not implemented");
+    }
+    if (!IsTokenChar(c) || ++unknown_method_bytes_ > kHeadPrefixBytes) {
+      return Fail(Error::kMalformed, "malformed request line");
     }
   }
   return Error::kNone;
 }
 
+void HttpRequestParser::ResetForNextRequest() {
+  current_ = HttpRequest();
+  current_.headers.reserve(kHeaderReserve);
+  head_prefix_.clear();
+  header_bytes_ = 0;
+  in_head_ = true;
+  in_value_ = false;
+  head_prev_lf_ = false;
+  chunk_crlf_owed_ = 0;
+}
+
 HttpRequestParser::Error HttpRequestParser::Feed(std::string_view data,
                                                  std::vector<HttpRequest>* out) {
-  static const http_parser_settings kSettings = [] {
-    http_parser_settings s;
-    http_parser_settings_init(&s);
-    s.on_url = &OnUrl;
-    s.on_header_field = &OnHeaderField;
-    s.on_header_value = &OnHeaderValue;
-    s.on_headers_complete = &OnHeadersComplete;
-    s.on_body = &OnBody;
-    s.on_message_complete = &OnMessageComplete;
-    return s;
-  }();
-
   if (error_ != Error::kNone) return error_;
-  while (!data.empty() && !closed_) {
+  if (unknown_method_bytes_ > 0) return ScanUnknownMethod(data);
+  llhttp_t* p = Llhttp(parser_);
+  // After the headers-complete pause llhttp must run once more even on no new bytes: a
+  // request without a body completes right there.
+  bool resume_empty = false;
+  while ((!data.empty() || resume_empty) && !closed_) {
+    resume_empty = false;
     const bool was_in_head = in_head_;
     size_t chunk = data.size();
     if (was_in_head) {
       // Written so that a max_header_bytes of SIZE_MAX cannot wrap the bound to 0.
       const size_t budget = limits_.max_header_bytes - header_bytes_;
       if (budget < chunk) chunk = budget + 1;
+      if (head_prefix_.size() < kHeadPrefixBytes) {
+        head_prefix_.append(data.substr(0, std::min(chunk, kHeadPrefixBytes - head_prefix_.size())));
+      }
     }
     pause_ = Pause::kNone;
-    const size_t n = http_parser_execute(parser_.get(), &kSettings, data.data(), chunk);
+    exec_begin_ = data.data();
+    if (chunk_crlf_owed_ > 0) chunk_crlf_at_ = exec_begin_;
+    const llhttp_errno_t err = llhttp_execute(p, data.data(), chunk);
     if (error_ != Error::kNone) return error_;  // set by a callback
-    switch (HTTP_PARSER_ERRNO(parser_.get())) {
-      case HPE_OK:
-        break;
-      case HPE_PAUSED:
-        http_parser_pause(parser_.get(), 0);
-        break;
-      case HPE_HEADER_OVERFLOW:  // http-parser's own, larger limit
-        return Fail(Error::kHeaderTooLarge);
-      default:
-        return Fail(Error::kMalformed);
+    size_t n = chunk;
+    if (err == HPE_PAUSED) {
+      n = static_cast<size_t>(llhttp_get_error_pos(p) - data.data());
+      llhttp_resume(p);
+    } else if (err != HPE_OK) {
+      return FailFromLlhttp(err, data.substr(0, chunk), llhttp_get_error_pos(p));
     }
+    // The part of a chunk's CRLF consumed without reaching on_chunk_complete.
+    if (chunk_crlf_owed_ > 0 && !CheckChunkCrlf(chunk_crlf_at_, data.data() + n)) return error_;
 
     if (was_in_head) {
-      // On the headers-complete pause, http-parser leaves the head's final LF unconsumed
-      // (it is re-read in the body phase); it still belongs to the head.
-      header_bytes_ += n + (pause_ == Pause::kHeadersComplete ? 1 : 0);
-      if (header_bytes_ > limits_.max_header_bytes) return Fail(Error::kHeaderTooLarge);
+      if (HasObsFold(data.substr(0, n))) {
+        return Fail(Error::kMalformed, "obsolete line folding (obs-fold) in a header");
+      }
+      header_bytes_ += n;
+      if (header_bytes_ > limits_.max_header_bytes) {
+        return Fail(Error::kHeaderTooLarge, "request line and headers over " +
+                                                std::to_string(limits_.max_header_bytes) +
+                                                " bytes");
+      }
     }
 
     switch (pause_) {
       case Pause::kHeadersComplete:
         in_head_ = false;
-        if (Error e = FinishHead(); e != Error::kNone) return Fail(e);
+        if (Error e = FinishHead(); e != Error::kNone) return e;
+        if (current_.expect_continue && head_check_ && !head_check_(current_)) {
+          return Fail(Error::kRejected, "");
+        }
+        resume_empty = true;
         break;
       case Pause::kMessageComplete:
         closed_ = !current_.keep_alive;
         out->push_back(std::move(current_));
-        current_ = HttpRequest();
-        current_.headers.reserve(kHeaderReserve);
-        header_bytes_ = 0;
-        in_head_ = true;
-        in_value_ = false;
+        ResetForNextRequest();
         break;
       case Pause::kNone:
-        // Without a pause or an error http-parser stops early only when it hands the stream
-        // to another protocol, which FinishHead() has already refused; be strict anyway.
-        if (n != chunk) return Fail(Error::kMalformed);
         break;
     }
     data.remove_prefix(n);
   }
   return Error::kNone;
-}
-
-const char* ReasonPhrase(int status) {
-  switch (status) {
-    case 100:
-      return "Continue";
-    case 200:
-      return "OK";
-    case 201:
-      return "Created";
-    case 202:
-      return "Accepted";
-    case 204:
-      return "No Content";
-    case 301:
-      return "Moved Permanently";
-    case 302:
-      return "Found";
-    case 304:
-      return "Not Modified";
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 408:
-      return "Request Timeout";
-    case 409:
-      return "Conflict";
-    case 411:
-      return "Length Required";
-    case 413:
-      return "Payload Too Large";
-    case 415:
-      return "Unsupported Media Type";
-    case 429:
-      return "Too Many Requests";
-    case 431:
-      return "Request Header Fields Too Large";
-    case 500:
-      return "Internal Server Error";
-    case 501:
-      return "Not Implemented";
-    case 502:
-      return "Bad Gateway";
-    case 503:
-      return "Service Unavailable";
-    case 504:
-      return "Gateway Timeout";
-    default:
-      return "";
-  }
-}
-
-void AppendResponse(std::string* out, int status, std::string_view reason_or_empty,
-                    std::string_view content_type, std::string_view body, bool keep_alive,
-                    std::span<const std::string> extra_headers) {
-  static constexpr std::string_view kVersion = "HTTP/1.1 ";
-  static constexpr std::string_view kContentType = "Content-Type: ";
-  static constexpr std::string_view kContentLength = "Content-Length: ";
-  static constexpr std::string_view kClose = "Connection: close\r\n";
-  static constexpr std::string_view kCrlf = "\r\n";
-
-  if (status < 100 || status > 999) status = 500;
-  // Line breaks in any of these would let their source split the response.
-  const std::string_view reason = reason_or_empty.empty() || HasLineBreak(reason_or_empty)
-                                      ? ReasonPhrase(status)
-                                      : reason_or_empty;
-  if (HasLineBreak(content_type)) content_type = {};
-  // RFC 9110 §8.6: no Content-Length (and no content) in 1xx and 204 responses.
-  const bool bodyless = status < 200 || status == 204;
-  if (bodyless) body = {};
-
-  char length[24];
-  const auto [length_end, ec] = std::to_chars(length, length + sizeof(length), body.size());
-  (void)ec;  // cannot fail: the buffer holds any size_t
-  const std::string_view length_text(length, length_end - length);
-
-  size_t size = kVersion.size() + 4 + reason.size() + kCrlf.size() + kCrlf.size() + body.size();
-  if (!content_type.empty()) size += kContentType.size() + content_type.size() + kCrlf.size();
-  if (!bodyless) size += kContentLength.size() + length_text.size() + kCrlf.size();
-  for (const std::string& h : extra_headers) size += h.size() + kCrlf.size();
-  if (!keep_alive) size += kClose.size();
-  out->reserve(out->size() + size);
-
-  char code[4] = {static_cast<char>('0' + status / 100), static_cast<char>('0' + status / 10 % 10),
-                  static_cast<char>('0' + status % 10), ' '};
-  out->append(kVersion).append(code, sizeof(code)).append(reason).append(kCrlf);
-  if (!content_type.empty()) out->append(kContentType).append(content_type).append(kCrlf);
-  if (!bodyless) out->append(kContentLength).append(length_text).append(kCrlf);
-  for (const std::string& h : extra_headers) {
-    if (HasLineBreak(h)) continue;
-    out->append(h).append(kCrlf);
-  }
-  if (!keep_alive) out->append(kClose);
-  out->append(kCrlf).append(body);
-}
-
-std::string FormatResponse(int status, std::string_view reason_or_empty,
-                           std::string_view content_type, std::string_view body, bool keep_alive,
-                           std::span<const std::string> extra_headers) {
-  std::string out;
-  AppendResponse(&out, status, reason_or_empty, content_type, body, keep_alive, extra_headers);
-  return out;
 }
 
 }  // namespace nightjar::gateway

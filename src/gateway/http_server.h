@@ -1,13 +1,9 @@
 // HttpServer: the gateway's HTTP/1.1 front end (DESIGN.md §8). Accepts connections on one
-// loop and spreads them over the loops it is given; each connection parses requests
-// (http_codec.h), sends calls to the Backend, and writes responses in request order
-// (pipelining-safe) as completions arrive.
-//
-// Routes: POST /function/<name> (body = input; X-Nightjar-Timeout-Ms overrides the
-// deadline), GET /healthz. Errors: 400 malformed, 404 unknown function or path, 405,
-// 413 body over the limit, 431 headers over the limit, 502 function failure or worker
-// death, 503 (+Retry-After) unavailable, 504 deadline. Idle connections are closed after
-// gateway.idle_timeout_ms.
+// loop and spreads them over the loops it is given; each connection (http_connection.h)
+// parses, routes and answers its requests. The server enforces what spans connections:
+// gateway.max_connections (503 and close above it), descriptor exhaustion (EMFILE: the
+// newest connection is told 503 and closed instead of the listener spinning), and a
+// periodic sweep per loop that applies every connection's deadlines.
 //
 // Thread rules: Start()/Stop() from the owning thread while the loops run; everything
 // else happens on loop threads.
@@ -15,7 +11,7 @@
 
 #include <memory>
 #include <mutex>
-#include <unordered_set>
+#include <unordered_map>
 
 #include "config/config.h"
 #include "gateway/backend.h"
@@ -43,15 +39,20 @@ class HttpServer final : public io::Watcher {
   void Forget(HttpConnection* c);           // a connection closed (its loop thread)
 
  private:
-  void SweepIdle(io::EventLoop* loop);
+  void Sweep(io::EventLoop* loop);
+  // Out of descriptors: accept the oldest pending connection with the spare one, answer
+  // 503 and close it, so the listener does not stay readable for ever.
+  void ShedOne();
 
   const config::GatewayConfig& config_;
   io::LoopThreads* loops_;
   Backend* backend_;
   UniqueFd listen_fd_;
+  UniqueFd spare_fd_;  // kept open to be released when accept() fails with EMFILE
   int port_ = 0;
   std::mutex mu_;
-  std::unordered_set<std::shared_ptr<HttpConnection>> conns_;  // guarded by mu_
+  // Every open connection, keyed by itself; guarded by mu_.
+  std::unordered_map<HttpConnection*, std::shared_ptr<HttpConnection>> conns_;
   bool stopping_ = false;
 };
 

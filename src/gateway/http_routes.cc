@@ -1,0 +1,128 @@
+// Request routing; see http_routes.h.
+#include "gateway/http_routes.h"
+
+#include <charconv>
+
+#include "config/config.h"
+
+namespace nightjar::gateway {
+namespace {
+
+constexpr std::string_view kFunctionPrefix = "/function/";
+
+Route Respond(int status, std::string body, std::string allow = {}) {
+  Route r;
+  r.kind = Route::Kind::kRespond;
+  r.status = status;
+  r.body = std::move(body);
+  r.allow = std::move(allow);
+  return r;
+}
+
+// The route of a resource that allows `allowed` ("GET, HEAD" ...; OPTIONS is added).
+Route MethodNotAllowed(std::string_view allowed, std::string_view hint) {
+  return Respond(405, std::string(hint) + "\n", "Allow: " + std::string(allowed) + ", OPTIONS");
+}
+
+Route Options(std::string_view allowed) {
+  return Respond(204, "", "Allow: " + std::string(allowed) + ", OPTIONS");
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// RFC 3986 §2.1 percent-decoding of a path segment; false on a malformed escape.
+bool PercentDecode(std::string_view in, std::string* out) {
+  out->clear();
+  out->reserve(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') {
+      out->push_back(in[i]);
+      continue;
+    }
+    if (i + 2 >= in.size()) return false;
+    const int hi = HexValue(in[i + 1]);
+    const int lo = HexValue(in[i + 2]);
+    if (hi < 0 || lo < 0) return false;
+    out->push_back(static_cast<char>(hi * 16 + lo));
+    i += 2;
+  }
+  return true;
+}
+
+// True if the query string has the parameter name=value.
+bool QueryHas(std::string_view target, std::string_view param) {
+  const size_t q = target.find('?');
+  if (q == std::string_view::npos) return false;
+  std::string_view query = target.substr(q + 1);
+  query = query.substr(0, query.find('#'));
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    if (query.substr(0, amp) == param) return true;
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return false;
+}
+
+}  // namespace
+
+bool ParseTimeoutMs(std::string_view text, int64_t* ms) {
+  int64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || value < 1 ||
+      value > config::kMaxDurationMs) {
+    return false;
+  }
+  *ms = value;
+  return true;
+}
+
+Route ResolveRoute(const HttpRequest& req) {
+  const std::string& m = req.method;
+  const bool read = m == "GET" || m == "HEAD";
+  if (req.path == "*") return Options("GET, HEAD, POST");  // only OPTIONS gets here
+  if (req.path == "/healthz") {
+    if (read) return Respond(200, "ok\n");
+    if (m == "OPTIONS") return Options("GET, HEAD");
+    return MethodNotAllowed("GET, HEAD", "use GET /healthz");
+  }
+  if (req.path == "/status") {
+    if (read) {
+      Route r;
+      r.kind = Route::Kind::kStatus;
+      r.text = QueryHas(req.target, "format=text");
+      return r;
+    }
+    if (m == "OPTIONS") return Options("GET, HEAD");
+    return MethodNotAllowed("GET, HEAD", "use GET /status");
+  }
+  if (!req.path.starts_with(kFunctionPrefix)) {
+    return Respond(404, "not found: use POST /function/<name>\n");
+  }
+  std::string name;
+  if (!PercentDecode(std::string_view(req.path).substr(kFunctionPrefix.size()), &name)) {
+    return Respond(400, "malformed percent-encoding in the path\n");
+  }
+  if (name.empty() || name.find('/') != std::string::npos) {
+    return Respond(404, "not found: use POST /function/<name>\n");
+  }
+  if (m == "OPTIONS") return Options("POST");
+  if (m != "POST") return MethodNotAllowed("POST", "use POST to call a function");
+  Route r;
+  r.kind = Route::Kind::kCall;
+  r.function = std::move(name);
+  if (const std::string* t = req.Header("x-nightjar-timeout-ms")) {
+    if (!ParseTimeoutMs(*t, &r.timeout_ms)) {
+      return Respond(400, "X-Nightjar-Timeout-Ms must be an integer from 1 to " +
+                              std::to_string(config::kMaxDurationMs) + "\n");
+    }
+  }
+  return r;
+}
+
+}  // namespace nightjar::gateway

@@ -1,0 +1,47 @@
+// The gateway's HTTP resources and what each method does on them (README.md, "HTTP API"):
+// a pure function from a parsed request to a Route, so that the connection can decide a
+// request's fate from its head alone (Expect: 100-continue) and tests can cover every
+// method x path without a socket.
+//
+//   /function/<name>   POST calls <name> (X-Nightjar-Timeout-Ms: 1..kMaxDurationMs)
+//   /healthz           GET, HEAD
+//   /status            GET, HEAD (?format=text for a table)
+//   *                  OPTIONS only (RFC 9110 §9.3.7)
+// Every resource answers OPTIONS with 204 and Allow; other methods get 405 with Allow
+// (RFC 9110 §15.5.6); other paths 404.
+//
+// Thread rule: free functions, any thread.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "gateway/http_codec.h"
+
+namespace nightjar::gateway {
+
+struct Route {
+  enum class Kind {
+    kRespond,  // answer status/body/allow at once
+    kCall,     // call `function` with the body as input
+    kStatus,   // GET /status: gather the engines' status
+  };
+  Kind kind = Kind::kRespond;
+  int status = 200;       // kRespond
+  std::string body;       // kRespond: one line ending in '\n' (or empty for 204)
+  std::string allow;      // kRespond: "Allow: ..." header line, or empty
+  std::string function;   // kCall: the decoded function name
+  int64_t timeout_ms = 0; // kCall: from X-Nightjar-Timeout-Ms; 0 = the function's own
+  bool text = false;      // kStatus: ?format=text
+};
+
+// Where `req` goes. Never fails: errors are kRespond routes (400 bad timeout header or
+// percent-encoding, 404, 405).
+Route ResolveRoute(const HttpRequest& req);
+
+// Parses an X-Nightjar-Timeout-Ms value: a decimal integer in 1..kMaxDurationMs (24 h;
+// larger would overflow deadline arithmetic). False for anything else.
+bool ParseTimeoutMs(std::string_view text, int64_t* ms);
+
+}  // namespace nightjar::gateway
