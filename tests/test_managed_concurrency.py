@@ -143,14 +143,17 @@ def test_deadline_travels_to_child_calls(tmp_path):
 def test_launcher_that_dies_is_restarted(tmp_path):
     with nj.nightjar_up(tmp_path, functions=[nj.function("echo")]) as d:
         expect(call(d, "echo", b"before"), 200, b"before", dep=d)
+        # Launchers are the engine's children (a worker between its launcher's fork and its
+        # exec still shows the launcher's command line).
         launchers = [p for p in nj.processes_mentioning(str(d.ipc_root), exclude={d.process.pid})
-                     if "launcher" in p.cmdline]
+                     if "launcher" in p.cmdline and p.ppid == d.process.pid]
         assert len(launchers) == 1, [(p.pid, p.cmdline) for p in launchers]
         os.kill(launchers[0].pid, signal.SIGKILL)
 
         def new_launchers():
             return [p for p in nj.processes_mentioning(str(d.ipc_root), exclude={d.process.pid})
-                    if "launcher" in p.cmdline and p.pid != launchers[0].pid]
+                    if "launcher" in p.cmdline and p.ppid == d.process.pid
+                    and p.pid != launchers[0].pid]
 
         nj.wait_until(lambda: len(new_launchers()) == 1, 10, "a new launcher for echo")
         r = call_until(d, "echo", b"after", 200, tolerate={502, 503, 504}, timeout_s=15,

@@ -119,18 +119,31 @@ bool HttpConnection::OnExpectContinue(const HttpRequest& head) {
 }
 
 void HttpConnection::Pump() {
-  while (!waiting_.empty() && !closed() && in_flight_ < config_.max_pipelined_calls &&
-         BufferedBytes() <= config_.max_unsent_output_bytes) {
+  // A call may complete inside Handle() (an in-process answer), which pumps again: the
+  // outer loop re-checks the limits, so the inner call has nothing to do.
+  if (pumping_) return;
+  pumping_ = true;
+  while (!waiting_.empty() && !closed() && MayDispatch()) {
     Waiting w = std::move(waiting_.front());
     waiting_.pop_front();
     Handle(w.seq, w.request);
   }
+  pumping_ = false;
   if (closed() || closing()) return;
   const bool read = !broken_ && waiting_.empty() &&
                     BufferedBytes() <= config_.max_unsent_output_bytes;
   if (read && paused_) phase_start_ns_ = MonotonicNowNs();  // our pause is not the client's delay
   paused_ = !read;
   SetReading(read);
+}
+
+bool HttpConnection::MayDispatch() const {
+  if (in_flight_ >= config_.max_pipelined_calls) return false;
+  // The answers already owed count at their recent size: once a client falls behind on
+  // large answers, at most about max_unsent_output_bytes of them are produced ahead.
+  const uint64_t expected = BufferedBytes() + uint64_t{in_flight_} * recent_response_bytes_;
+  return in_flight_ == 0 ? BufferedBytes() <= config_.max_unsent_output_bytes
+                         : expected <= config_.max_unsent_output_bytes;
 }
 
 void HttpConnection::Handle(uint64_t seq, HttpRequest& req) {
@@ -204,6 +217,7 @@ void HttpConnection::Respond(uint64_t seq, int status, std::string_view body,
   head.date = HttpDateNow();
   head.extra_headers = extra;
   AppendResponse(&s->response, head, body);
+  recent_response_bytes_ = (3 * recent_response_bytes_ + s->response.size()) / 4;
   s->ready = true;
   slot_bytes_ += s->response.size();
   FlushReady();

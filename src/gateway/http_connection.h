@@ -73,6 +73,9 @@ class HttpConnection final : public io::StreamConnection {
   bool OnExpectContinue(const HttpRequest& head);
   // Dispatches waiting requests while the limits allow, and reads only while it may.
   void Pump();
+  // Whether one more request may be dispatched now (max_pipelined_calls, and the answers
+  // owed against max_unsent_output_bytes).
+  bool MayDispatch() const;
   void Handle(uint64_t seq, HttpRequest& req);
   void StartCall(uint64_t seq, std::string_view function, int64_t timeout_ms, HttpRequest& req);
   void CollectStatus(uint64_t seq, bool text);
@@ -94,12 +97,14 @@ class HttpConnection final : public io::StreamConnection {
   std::deque<Waiting> waiting_;  // parsed, not yet dispatched (backpressure)
   std::deque<Slot> slots_;
   size_t slot_bytes_ = 0;     // sum of slots_[i].response sizes
+  uint64_t recent_response_bytes_ = 0;  // moving average of this connection's answers
   uint32_t in_flight_ = 0;    // calls dispatched and not yet answered
   uint64_t next_seq_ = 1;
   uint64_t continue_seq_ = 0;  // slot made for a head that expected 100-continue
   bool broken_ = false;        // the connection ends after the answers queued so far
   bool linger_ = true;         // end it with a lingering close (false: after a timeout)
   bool paused_ = false;        // reading stopped by backpressure
+  bool pumping_ = false;       // inside Pump()
   HttpRequestParser::Phase phase_ = HttpRequestParser::Phase::kIdle;
   int64_t phase_start_ns_ = 0;  // when the current head or body began
 };

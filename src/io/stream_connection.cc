@@ -83,7 +83,6 @@ void StreamConnection::SetReading(bool on) {
 }
 
 void StreamConnection::Flush() {
-  const bool had_output = out_off_ < out_.size();
   while (out_off_ < out_.size()) {
     ssize_t n = ::send(fd_.get(), out_.data() + out_off_, out_.size() - out_off_, MSG_NOSIGNAL);
     if (n > 0) {
@@ -107,8 +106,6 @@ void StreamConnection::Flush() {
       StartLinger();
       return;
     }
-    if (had_output) OnOutputDrained();
-    if (closed()) return;
   }
   UpdateInterest();
 }
@@ -141,8 +138,14 @@ void StreamConnection::Discard() {
 
 void StreamConnection::OnEvents(uint32_t events) {
   auto self = shared_from_this();  // callbacks below may drop the last other reference
-  if (events & EPOLLOUT) Flush();
-  if (closed()) return;
+  if (events & EPOLLOUT) {
+    const bool had_output = pending_output() > 0;
+    Flush();
+    if (closed()) return;
+    // Only here, never from inside Send(): a subclass may react by sending more.
+    if (had_output && pending_output() == 0 && !closing()) OnOutputDrained();
+    if (closed()) return;
+  }
   if (linger_started_) {
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) Discard();
     return;

@@ -64,7 +64,8 @@ class StreamConnection : public Watcher, public std::enable_shared_from_this<Str
   // The peer will send nothing more (after the last OnData). The default closes; a
   // subclass that still owes the peer output may keep the connection open to send it.
   virtual void OnPeerClosed() { Close(); }
-  // The output buffer became empty after holding bytes.
+  // The output buffer became empty after holding bytes the socket had refused (called from
+  // the loop's write event, never from inside Send()).
   virtual void OnOutputDrained() {}
   virtual void OnClosed() = 0;
 
