@@ -291,12 +291,14 @@ void HttpConnection::OnOutputDrained() { Pump(); }
 void HttpConnection::OnClosed() { server_->Forget(this); }
 
 void HttpConnection::CheckDeadlines(int64_t now_ns) {
-  if (closed() || closing()) return;
+  if (closed()) return;
   const int64_t ms = 1'000'000;
-  // A client that stopped reading: its responses would sit here for ever.
+  // A client that stopped reading: its answers would sit here for ever (also while the
+  // connection waits to close after them).
   if (pending_output() > 0 && now_ns - last_write_progress_ns() > config_.idle_timeout_ms * ms) {
     return Close();
   }
+  if (closing()) return;
   if (!paused_ && !broken_) {
     if (phase_ == HttpRequestParser::Phase::kHead &&
         now_ns - phase_start_ns_ > config_.header_timeout_ms * ms) {
