@@ -62,11 +62,33 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return true;
 }
 
+// A 256-entry membership table for a character class, built at compile time: the checks
+// below run on every request, and a table lookup is a few instructions per byte.
+struct CharClass {
+  bool member[256] = {};
+  constexpr CharClass(const char* extra, bool alnum) {
+    for (int c = 0; c < 256; ++c) {
+      member[c] = alnum && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+                            (c >= 'A' && c <= 'Z'));
+    }
+    for (const char* e = extra; *e != '\0'; ++e) member[static_cast<unsigned char>(*e)] = true;
+  }
+  bool operator()(char c) const { return member[static_cast<unsigned char>(c)]; }
+  // Every character of s is a member (a loop, not std::all_of: that copies the table).
+  bool All(std::string_view s) const {
+    for (char c : s) {
+      if (!member[static_cast<unsigned char>(c)]) return false;
+    }
+    return true;
+  }
+};
+
 // tchar of RFC 9110 §5.6.2.
-bool IsTokenChar(char c) {
-  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
-  return std::strchr("!#$%&'*+-.^_`|~", c) != nullptr && c != '\0';
-}
+constexpr CharClass kTokenChar("!#$%&'*+-.^_`|~", true);
+// reg-name of RFC 3986 §3.2.2: unreserved / pct-encoded / sub-delims.
+constexpr CharClass kRegNameChar("-._~%!$&'()*+,;=", true);
+constexpr CharClass kIpLiteralChar("0123456789abcdefABCDEF:.", false);
+constexpr CharClass kDigit("0123456789", false);
 
 // Host = uri-host [ ":" port ] (RFC 9110 §7.2, RFC 3986 §3.2.2): reg-name characters, or
 // an IP-literal in brackets, then optional digits. Empty is allowed (RFC 9112 §3.2).
@@ -76,23 +98,18 @@ bool IsValidHost(std::string_view host) {
   if (host.front() == '[') {
     const size_t close = host.find(']');
     if (close == std::string_view::npos) return false;
-    for (char c : host.substr(1, close - 1)) {
-      if (!(std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.')) return false;
-    }
-    std::string_view rest = host.substr(close + 1);
+    const std::string_view literal = host.substr(1, close - 1);
+    if (!kIpLiteralChar.All(literal)) return false;
+    const std::string_view rest = host.substr(close + 1);
     if (!rest.empty() && rest.front() != ':') return false;
     port = rest.empty() ? rest : rest.substr(1);
   } else {
     const size_t colon = host.rfind(':');
     const std::string_view name = host.substr(0, colon);
     if (colon != std::string_view::npos) port = host.substr(colon + 1);
-    for (char c : name) {
-      const bool ok = std::isalnum(static_cast<unsigned char>(c)) ||
-                      std::strchr("-._~%!$&'()*+,;=", c) != nullptr;
-      if (!ok || c == '\0') return false;
-    }
+    if (!kRegNameChar.All(name)) return false;
   }
-  return std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
+  return kDigit.All(port);
 }
 
 // Path of an absolute-form target "scheme://authority/path?query" (RFC 9112 §3.2.2);
@@ -277,10 +294,16 @@ int HttpRequestParser::OnMessageComplete(llhttp_t* p) {
 }
 
 bool HttpRequestParser::HasObsFold(std::string_view head_bytes) {
-  for (char c : head_bytes) {
-    if (head_prev_lf_ && (c == ' ' || c == '\t')) return true;
-    head_prev_lf_ = c == '\n';
+  // Only the byte after each LF matters; memchr finds the LFs.
+  if (head_bytes.empty()) return false;
+  if (head_prev_lf_ && (head_bytes[0] == ' ' || head_bytes[0] == '\t')) return true;
+  const char* p = head_bytes.data();
+  const char* end = p + head_bytes.size();
+  while ((p = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p))))) {
+    if (++p == end) break;
+    if (*p == ' ' || *p == '\t') return true;
   }
+  head_prev_lf_ = head_bytes.back() == '\n';
   return false;
 }
 
@@ -384,7 +407,7 @@ HttpRequestParser::Error HttpRequestParser::FinishHead() {
 }
 
 HttpRequestParser::Error HttpRequestParser::FailFromLlhttp(int llhttp_errno,
-                                                           std::string_view chunk,
+                                                           std::string_view data,
                                                            const char* at) {
   const char* reason = llhttp_get_error_reason(Llhttp(parser_));
   const std::string why = reason != nullptr ? reason : llhttp_errno_name(
@@ -395,18 +418,18 @@ HttpRequestParser::Error HttpRequestParser::FailFromLlhttp(int llhttp_errno,
       // stops at the first byte that no method it knows continues with, so the token is
       // finished by hand (ScanUnknownMethod) until the SP that ends it, or a byte that
       // makes the line garbage.
-      const size_t offset = at != nullptr && at >= chunk.data() && at < chunk.data() + chunk.size()
-                                ? static_cast<size_t>(at - chunk.data())
-                                : chunk.size();
+      const size_t offset = at != nullptr && at >= data.data() && at < data.data() + data.size()
+                                ? static_cast<size_t>(at - data.data())
+                                : data.size();
       const size_t upto = header_bytes_ + offset;
       std::string_view seen = std::string_view(head_prefix_).substr(0, upto);
       seen.remove_prefix(std::min(seen.find_first_not_of("\r\n"), seen.size()));
       if (upto >= head_prefix_.size() ||
-          !std::all_of(seen.begin(), seen.end(), IsTokenChar)) {
+          !kTokenChar.All(seen)) {
         return Fail(Error::kMalformed, "malformed request: " + why);
       }
       unknown_method_bytes_ = seen.size();
-      return ScanUnknownMethod(chunk.substr(offset));
+      return ScanUnknownMethod(data.substr(offset));
     }
     case HPE_INVALID_VERSION:
       // llhttp says "Invalid HTTP version" for a well-formed HTTP/d.d it does not know
@@ -428,7 +451,7 @@ HttpRequestParser::Error HttpRequestParser::ScanUnknownMethod(std::string_view b
     if (c == ' ' && unknown_method_bytes_ > 0) {
       return Fail(Error::kNotImplemented, "method not implemented");
     }
-    if (!IsTokenChar(c) || ++unknown_method_bytes_ > kHeadPrefixBytes) {
+    if (!kTokenChar(c) || ++unknown_method_bytes_ > kHeadPrefixBytes) {
       return Fail(Error::kMalformed, "malformed request line");
     }
   }
@@ -476,7 +499,7 @@ HttpRequestParser::Error HttpRequestParser::Feed(std::string_view data,
       n = static_cast<size_t>(llhttp_get_error_pos(p) - data.data());
       llhttp_resume(p);
     } else if (err != HPE_OK) {
-      return FailFromLlhttp(err, data.substr(0, chunk), llhttp_get_error_pos(p));
+      return FailFromLlhttp(err, data, llhttp_get_error_pos(p));
     }
     // The part of a chunk's CRLF consumed without reaching on_chunk_complete.
     if (chunk_crlf_owed_ > 0 && !CheckChunkCrlf(chunk_crlf_at_, data.data() + n)) return error_;

@@ -134,8 +134,9 @@ class HttpRequestParser {
   // fields; returns the error that ends the stream, or kNone.
   Error FinishHead();
   Error Fail(Error e, std::string message);
-  // Maps an llhttp error to ours (at: llhttp's error position inside `chunk`).
-  Error FailFromLlhttp(int llhttp_errno, std::string_view chunk, const char* at);
+  // Maps an llhttp error to ours. `data`: the bytes of this Feed() from where llhttp was
+  // started; `at`: llhttp's error position inside them.
+  Error FailFromLlhttp(int llhttp_errno, std::string_view data, const char* at);
   // Finishes an unknown method's token (see FailFromLlhttp): 501 at the SP that ends it,
   // 400 at anything but a token character; kNone while undecided.
   Error ScanUnknownMethod(std::string_view bytes);

@@ -76,10 +76,17 @@ void HttpConnection::OnData(std::string* in) {
 
 void HttpConnection::EnqueueParsed() {
   for (HttpRequest& req : parsed_) {
+    if (closed()) break;
     uint64_t seq = continue_seq_;
     continue_seq_ = 0;
     if (seq == 0) seq = NewSlot(req).seq;
-    waiting_.push_back(Waiting{seq, std::move(req)});
+    // The common case, nothing waiting and room to dispatch, skips the queue (and two
+    // moves of the request).
+    if (waiting_.empty() && !pumping_ && MayDispatch()) {
+      Handle(seq, req);
+    } else {
+      waiting_.push_back(Waiting{seq, std::move(req)});
+    }
   }
   parsed_.clear();
 }

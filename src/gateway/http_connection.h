@@ -67,7 +67,8 @@ class HttpConnection final : public io::StreamConnection {
 
   Slot& NewSlot(const HttpRequest& req);
   Slot* FindSlot(uint64_t seq);
-  // Moves the requests the parser completed into the waiting queue, with their slots.
+  // Gives the requests the parser completed their slots; dispatches them now if nothing is
+  // waiting and the limits allow, else queues them.
   void EnqueueParsed();
   // The parser's look at a head that expects 100-continue; false after answering it.
   bool OnExpectContinue(const HttpRequest& head);

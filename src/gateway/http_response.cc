@@ -7,7 +7,13 @@
 namespace nightjar::gateway {
 namespace {
 
-bool HasLineBreak(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
+// A plain loop: find_first_of("\r\n") calls memchr once per character, on the hot path.
+bool HasLineBreak(std::string_view s) {
+  for (char c : s) {
+    if (c == '\r' || c == '\n') return true;
+  }
+  return false;
+}
 
 }  // namespace
 
