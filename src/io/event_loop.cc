@@ -67,9 +67,15 @@ void EventLoop::Run() {
       CHECK(errno == EINTR, "epoll_wait failed");
       continue;
     }
-    for (int i = 0; i < n; ++i) {
-      static_cast<Watcher*>(events[i].data.ptr)->OnEvents(events[i].events);
+    // A handler may unwatch (and free) a watcher whose event is still ahead in this batch;
+    // Unwatch() clears such entries (libuv does the same), so they are skipped.
+    batch_ = events;
+    batch_size_ = n;
+    for (batch_next_ = 0; batch_next_ < n;) {
+      const epoll_event& e = events[batch_next_++];
+      if (e.data.ptr != nullptr) static_cast<Watcher*>(e.data.ptr)->OnEvents(e.events);
     }
+    batch_size_ = 0;
   }
   RunPostedTasks();
 }
@@ -136,6 +142,7 @@ Status EventLoop::Watch(int fd, uint32_t events, Watcher* watcher) {
   if (::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
     return Status::FromErrno("epoll_ctl ADD");
   }
+  watchers_[fd] = watcher;
   return Status::Ok();
 }
 
@@ -149,7 +156,15 @@ Status EventLoop::Modify(int fd, uint32_t events, Watcher* watcher) {
   return Status::Ok();
 }
 
-void EventLoop::Unwatch(int fd) { ::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_DEL, fd, nullptr); }
+void EventLoop::Unwatch(int fd) {
+  ::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_DEL, fd, nullptr);
+  auto it = watchers_.find(fd);
+  if (it == watchers_.end()) return;
+  for (int i = batch_next_; i < batch_size_; ++i) {
+    if (batch_[i].data.ptr == it->second) batch_[i].data.ptr = nullptr;
+  }
+  watchers_.erase(it);
+}
 
 EventLoop::TimerId EventLoop::RunAt(int64_t when_ns, Task task) {
   TimerId id = next_timer_id_++;

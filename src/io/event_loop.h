@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "base/fd.h"
@@ -56,6 +57,8 @@ class EventLoop {
   // fd registration. Fails with errno from epoll_ctl.
   Status Watch(int fd, uint32_t events, Watcher* watcher);
   Status Modify(int fd, uint32_t events, Watcher* watcher);
+  // Stops events for fd. Events of its watcher still pending in the batch being handled
+  // are dropped, so the watcher may be freed right after (even by the handler running now).
   void Unwatch(int fd);
 
   // One-shot timer at absolute CLOCK_MONOTONIC time `when_ns`. Returns an id for Cancel.
@@ -85,6 +88,10 @@ class EventLoop {
   TimerId next_timer_id_ = 1;
   int64_t armed_ns_ = 0;
   std::vector<std::unique_ptr<Watcher>> owned_watchers_;  // waker and timer watcher
+  std::unordered_map<int, Watcher*> watchers_;  // fd -> its watcher, for Unwatch()
+  epoll_event* batch_ = nullptr;  // the events Run() is handling: [batch_next_, batch_size_)
+  int batch_next_ = 0;            // left to handle
+  int batch_size_ = 0;
 };
 
 // A set of EventLoops, each running on its own thread.

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
@@ -243,6 +244,62 @@ TEST(EventLoopTest, WatchDeliversReadinessToWatcher) {
   Status bad = Status::Ok();
   r.loop()->RunAndWait([&] { bad = r.loop()->Modify(rd.get(), EPOLLIN, &w); });
   EXPECT_FALSE(bad.ok());  // no longer registered
+}
+
+// When it runs, unwatches both pipes and destroys the other watcher, as an engine handler
+// does when one event (a launcher's exit report) frees another fd's watcher (the worker's
+// channel) whose event is still pending in the same batch.
+class Killer final : public Watcher {
+ public:
+  Killer(EventLoop* loop, int fd, int* calls) : loop_(loop), fd_(fd), calls_(calls) {}
+  void SetOther(std::unique_ptr<Killer>* other, int other_fd) {
+    other_ = other;
+    other_fd_ = other_fd;
+  }
+  void OnEvents(uint32_t) override {
+    ++*calls_;
+    loop_->Unwatch(fd_);
+    loop_->Unwatch(other_fd_);
+    other_->reset();
+  }
+
+ private:
+  EventLoop* loop_;
+  int fd_;
+  int* calls_;
+  std::unique_ptr<Killer>* other_ = nullptr;
+  int other_fd_ = -1;
+};
+
+TEST(EventLoopTest, WatcherFreedByAnEarlierHandlerInTheSameBatchIsNotCalled) {
+  int a[2], b[2];
+  ASSERT_EQ(::pipe2(a, O_NONBLOCK | O_CLOEXEC), 0);
+  ASSERT_EQ(::pipe2(b, O_NONBLOCK | O_CLOEXEC), 0);
+  UniqueFd ard(a[0]), awr(a[1]), brd(b[0]), bwr(b[1]);
+  RunningLoop r;
+  int calls = 0;
+  auto ka = std::make_unique<Killer>(r.loop(), ard.get(), &calls);
+  auto kb = std::make_unique<Killer>(r.loop(), brd.get(), &calls);
+  ka->SetOther(&kb, brd.get());
+  kb->SetOther(&ka, ard.get());
+  r.loop()->RunAndWait([&] {
+    ASSERT_TRUE(r.loop()->Watch(ard.get(), EPOLLIN, ka.get()).ok());
+    ASSERT_TRUE(r.loop()->Watch(brd.get(), EPOLLIN, kb.get()).ok());
+    // Both readable before the loop's next epoll_wait: one batch holds both events.
+    ASSERT_EQ(::write(awr.get(), "a", 1), 1);
+    ASSERT_EQ(::write(bwr.get(), "b", 1), 1);
+  });
+  // Read on the loop thread, until the batch has been handled (a wake-up for these tasks
+  // may share or precede it).
+  bool handled = false;
+  const int64_t deadline = MonotonicNowNs() + 10'000'000'000;
+  while (!handled && MonotonicNowNs() < deadline) {
+    r.loop()->RunAndWait([&] { handled = calls > 0; });
+  }
+  r.loop()->RunAndWait([&] {
+    EXPECT_EQ(calls, 1);
+    EXPECT_TRUE(ka == nullptr || kb == nullptr);
+  });
 }
 
 TEST(LoopThreadsTest, StartRunsEachLoopOnItsOwnThreadAndStops) {
