@@ -43,7 +43,8 @@ for name in "${targets[@]}"; do
   "$bin" "${args[@]}" "$corpus" "$seeds" >"$log" 2>&1 || rc=$?
   if [ "$rc" -eq 0 ]; then
     # libFuzzer's last word: "Done N runs in S second(s)".
-    echo "fuzz: $name: $(grep -E '^Done [0-9]+ runs' "$log" | tail -1), corpus $(ls "$corpus" | wc -l) files"
+    done_line="$(grep -E '^Done [0-9]+ runs' "$log" | tail -1)"
+    echo "fuzz: $name: $done_line, corpus $(ls "$corpus" | wc -l) files"
   else
     echo "fuzz: $name FAILED (exit $rc); the end of its log:"
     tail -n 60 "$log"
