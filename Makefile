@@ -1,5 +1,5 @@
 # Convenience entry points. Building and testing are CMake presets (README.md); this file
-# only wraps the benchmark harness (bench/, docs/performance.md).
+# wraps the benchmark harness (bench/, docs/performance.md) and the fuzzers (docs/fuzzing.md).
 #
 #   make bench         full run (<= 15 min): table on stdout, bench/results/latest.json and
 #                      bench/results/*.png (the committed results)
@@ -10,17 +10,25 @@
 # bench functions, the harness, the gRPC floor), run the harness's unit tests, then run it.
 # Variables: JOBS (build parallelism, default: nproc), BENCH_ARGS (extra harness flags,
 # e.g. BENCH_ARGS="--only floors,internal").
+#
+#   make fuzz          configures and builds the fuzz preset (clang, libFuzzer, ASan+UBSan),
+#                      then runs each libFuzzer target for FUZZ_SECONDS (default 60) with
+#                      leak detection (scripts/fuzz.sh); fails on any crash, leak or OOM.
+#                      FUZZ_TARGETS="http_codec" runs only those (default: all).
 
 JOBS ?= $(shell nproc)
 BUILD_DIR := build/release
 BENCH := $(BUILD_DIR)/bench/nightjar_bench
 BENCH_ARGS ?=
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
 
-.PHONY: help bench bench-quick bench-build
+.PHONY: help bench bench-quick bench-build fuzz
 
 help:
 	@echo "make bench         full benchmark run (results in bench/results/)"
 	@echo "make bench-quick   quick benchmark smoke run (results in bench/results/quick/)"
+	@echo "make fuzz          build and run each libFuzzer target for FUZZ_SECONDS (default 60)"
 
 bench-build:
 	cmake --preset release >/dev/null
@@ -34,3 +42,8 @@ bench: bench-build
 
 bench-quick: bench-build
 	$(BENCH) --quick --out bench/results/quick $(BENCH_ARGS)
+
+fuzz:
+	cmake --preset fuzz >/dev/null
+	cmake --build --preset fuzz -j$(JOBS)
+	bash scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)

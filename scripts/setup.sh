@@ -11,6 +11,8 @@ PACKAGES=(
   # benchmark harness (make bench): gRPC floor, plots, profiling
   make libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc gnuplot-nox
   linux-perf valgrind
+  # libFuzzer targets (make fuzz): clang and its fuzzer/sanitizer runtimes
+  clang-14 libclang-rt-14-dev
 )
 
 missing=()

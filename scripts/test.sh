@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs the whole test suite: unit and integration tests in the
 # release build, then again in the ASan+UBSan build, then a quick benchmark run as a smoke
-# test of the harness (no timing assertions: it fails only if the harness breaks).
+# test of the harness (no timing assertions: it fails only if the harness breaks), then each
+# libFuzzer target for 60 s (fails on a crash or a leak; docs/fuzzing.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -15,3 +16,5 @@ for preset in release asan; do
 done
 echo "== bench-quick: benchmark harness smoke test (numbers are not checked)"
 make bench-quick JOBS="$jobs"
+echo "== fuzz: each libFuzzer target for 60 s (make fuzz)"
+make fuzz FUZZ_SECONDS=60 JOBS="$jobs"
