@@ -399,9 +399,11 @@ SMUGGLED = get("/function/smuggled")
     b"POST /function/echo HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\nContent-Length: 2\r\n\r\nhi",
     b"POST /function/echo HTTP/1.1\nHost: x\nContent-Length: 2\n\nhi",
     b"POST /function/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nX: a\rb\r\n\r\nhi",
+    b"POST /function/echo HTTP/1.1\r\nHost: x\r\nTransfer Encoding: chunked\r\n\r\n0\r\n\r\n",
+    b"POST /function/echo HTTP/1.1\r\nHost: x\r\n: chunked\r\nContent-Length: 2\r\n\r\nhi",
 ], ids=["te-space-colon", "cl-space-colon", "chunk-no-crlf", "chunk-bare-lf", "cl-and-te",
         "http10-chunked", "two-lengths", "te-not-chunked-last", "obs-fold", "bare-lf-head",
-        "bare-cr"])
+        "bare-cr", "space-in-name", "empty-name"])
 def test_ambiguous_framing_is_400_and_nothing_after_it_is_answered(dep, raw):
     stream = exchange(dep, raw + SMUGGLED)
     rs = parse_responses(stream)

@@ -37,7 +37,7 @@ llhttp_t* Llhttp(const std::unique_ptr<llhttp__internal_s>& p) { return p.get();
 HttpRequestParser* Self(llhttp_t* p) { return static_cast<HttpRequestParser*>(p->data); }
 
 void AppendLower(std::string* dst, const char* at, size_t len) {
-  // llhttp admits only token characters in field names, so ASCII folding suffices.
+  // Field names are checked to be tokens first, so ASCII folding suffices.
   const size_t old = dst->size();
   dst->resize(old + len);
   char* out = dst->data() + old;
@@ -227,6 +227,12 @@ int HttpRequestParser::OnHeaderField(llhttp_t* p, const char* at, size_t len) {
     headers.emplace_back();
     self->in_value_ = false;
   }
+  // field-name = token (RFC 9110 §5.1); llhttp 8.1 lets a space inside one through
+  // ("Content Length"), which intermediaries may read differently.
+  if (!kTokenChar.All(std::string_view(at, len))) {
+    self->Fail(Error::kMalformed, "invalid character in a header field name");
+    return -1;
+  }
   AppendLower(&headers.back().first, at, len);
   return 0;
 }
@@ -330,6 +336,7 @@ HttpRequestParser::Error HttpRequestParser::FinishHead() {
   std::vector<std::string_view> codings;
   for (auto& [name, value] : current_.headers) {
     value.resize(TrimOws(value).size());
+    if (name.empty()) return Fail(Error::kMalformed, "empty header field name");
     if (name == "host") {
       ++hosts;
       host = &value;

@@ -154,7 +154,6 @@ class HttpRequestParser {
   size_t header_bytes_ = 0;    // head bytes seen for current_ so far
   size_t unknown_method_bytes_ = 0;  // > 0: llhttp refused the method; finishing its token
   bool in_head_ = true;        // current_ has not completed its headers yet
-  bool started_ = false;       // a byte of current_ has been consumed
   bool in_value_ = false;      // last header callback was a value (next field starts a header)
   bool head_prev_lf_ = false;  // the last head byte scanned was LF (obs-fold detection)
   bool closed_ = false;        // a non-keep-alive request completed; ignore the rest

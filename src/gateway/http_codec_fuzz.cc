@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "gateway/http_codec.h"
+#include "gateway/http_response.h"
 
 namespace nightjar::gateway {
 namespace {
@@ -209,6 +210,8 @@ void FuzzResponse(std::string_view data) {
   int status =
       static_cast<int16_t>(static_cast<uint8_t>(data[0]) | static_cast<uint8_t>(data[1]) << 8);
   const bool keep_alive = (data[2] & 1) != 0;
+  const bool head_only = (data[2] & 2) != 0;
+  const bool announce_keep_alive = (data[2] & 4) != 0;
   const size_t lengths = static_cast<uint8_t>(data[3]);
   data.remove_prefix(4);
   const std::string_view reason = Take(&data, lengths & 15);
@@ -220,8 +223,17 @@ void FuzzResponse(std::string_view data) {
   }
   const std::string_view body = data;
 
+  ResponseHead fuzzed;
+  fuzzed.status = status;
+  fuzzed.reason = reason;
+  fuzzed.content_type = content_type;
+  fuzzed.keep_alive = keep_alive;
+  fuzzed.announce_keep_alive = announce_keep_alive;
+  fuzzed.head_only = head_only;
+  fuzzed.date = "Sun, 06 Nov 1994 08:49:37 GMT";
+  fuzzed.extra_headers = extra;
   std::string out = "junk";  // AppendResponse appends; what was there stays
-  AppendResponse(&out, status, reason, content_type, body, keep_alive, extra);
+  AppendResponse(&out, fuzzed, body);
   FUZZ_CHECK(out.compare(0, 4, "junk") == 0);
   std::string_view response(out);
   response.remove_prefix(4);
@@ -232,12 +244,15 @@ void FuzzResponse(std::string_view data) {
   size_t dropped = 0;
   for (const std::string& h : extra) dropped += HasLineBreak(h) ? 1 : 0;
   if (!content_type.empty() && HasLineBreak(content_type)) ++dropped;
-  const std::string clean =
-      FormatResponse(status, "R", content_type.empty() ? "" : "t/t", body, keep_alive, clean_extra);
+  ResponseHead harmless = fuzzed;
+  harmless.reason = "R";
+  harmless.content_type = content_type.empty() ? "" : "t/t";
+  harmless.extra_headers = clean_extra;
+  const std::string clean = FormatResponse(harmless, body);
 
   if (status < 100 || status > 999) status = 500;
   const bool bodyless = status < 200 || status == 204;
-  const std::string_view sent_body = bodyless ? std::string_view() : body;
+  const std::string_view sent_body = bodyless || head_only ? std::string_view() : body;
   FUZZ_CHECK(response.size() >= sent_body.size());
   FUZZ_CHECK(response.substr(response.size() - sent_body.size()) == sent_body);
   const std::string_view head = response.substr(0, response.size() - sent_body.size());

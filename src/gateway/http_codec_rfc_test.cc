@@ -50,6 +50,16 @@ TEST(HttpRfcTest, WhitespaceBeforeColonIsRejected) {
   ExpectEverySplit("GET / HTTP/1.1\r\nHost\t: x\r\n\r\n", Error::kMalformed);
 }
 
+TEST(HttpRfcTest, FieldNamesAreTokens) {
+  // RFC 9110 §5.1; llhttp 8.1 accepts a space inside a name (found by http_codec_fuzz).
+  ExpectEverySplit("POST / HTTP/1.1\r\nHost: x\r\nContent Length: 5\r\n\r\nhello",
+                   Error::kMalformed);
+  ExpectEverySplit("POST / HTTP/1.1\r\nHost: x\r\nTransfer Encoding: chunked\r\n\r\n0\r\n\r\n",
+                   Error::kMalformed);
+  ExpectEverySplit("GET / HTTP/1.1\r\nHost: x\r\nX(a): 1\r\n\r\n", Error::kMalformed);
+  ExpectEverySplit("GET / HTTP/1.1\r\nHost: x\r\n: empty\r\n\r\n", Error::kMalformed);
+}
+
 TEST(HttpRfcTest, ChunkDataMustEndWithCrlf) {
   // RFC 9112 §7.1: chunk = chunk-size [ext] CRLF chunk-data CRLF. llhttp 8.1 skips the two
   // bytes unchecked; the parser checks them.

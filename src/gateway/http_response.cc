@@ -86,7 +86,7 @@ void AppendResponse(std::string* out, const ResponseHead& head, std::string_view
   if (!bodyless) out->append(kContentLength).append(length_text).append(kCrlf);
   if (!date.empty()) out->append(kDate).append(date).append(kCrlf);
   for (const std::string& h : head.extra_headers) {
-    if (HasLineBreak(h)) continue;
+    if (h.empty() || HasLineBreak(h)) continue;  // an empty one would end the head early
     out->append(h).append(kCrlf);
   }
   out->append(connection).append(kCrlf).append(payload);

@@ -32,9 +32,10 @@ const char* ReasonPhrase(int status);
 // Appends a complete response to *out: status line (a status outside 100..999 is sent as
 // 500 rather than as a broken line), Content-Type, Content-Length, Date, each extra header
 // verbatim, Connection, a blank line, then the body. 1xx and 204 responses get neither
-// Content-Length nor body (RFC 9110 §8.6). A reason, content type or extra header containing
-// CR or LF is dropped (the reason falls back to ReasonPhrase()): it would let its source
-// split the response. Appending to a reused buffer avoids a copy per response.
+// Content-Length nor body (RFC 9110 §8.6). A reason, content type, date or extra header
+// containing CR or LF is dropped (the reason falls back to ReasonPhrase()), and so is an
+// empty extra header: each would let its source split the response. Appending to a reused
+// buffer avoids a copy per response.
 void AppendResponse(std::string* out, const ResponseHead& head, std::string_view body);
 
 // The same, as a new string.
