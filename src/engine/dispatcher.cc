@@ -40,6 +40,7 @@ void Dispatcher::MarkBusyLocked(WorkerChannel* w, uint64_t call_id, int64_t now_
   w->current_call = call_id;
   w->dispatch_ns = now_ns;
   w->children = 0;
+  w->abandoned = false;
   ++busy_;
 }
 
@@ -64,7 +65,7 @@ Dispatcher::AdmitResult Dispatcher::Admit(uint64_t call_id, int64_t now_ns, Assi
 void Dispatcher::OnChildStarted(WorkerChannel* w, uint64_t parent_call) {
   std::lock_guard<std::mutex> lock(mu_);
   if (w->state != WorkerChannel::State::kBusy || w->current_call != parent_call) return;
-  if (w->children++ == 0) ++blocked_;
+  UpdateBlockedLocked(w, [w] { ++w->children; });
 }
 
 void Dispatcher::OnChildFinished(WorkerChannel* w, uint64_t parent_call) {
@@ -73,7 +74,23 @@ void Dispatcher::OnChildFinished(WorkerChannel* w, uint64_t parent_call) {
       w->children == 0) {
     return;
   }
-  if (--w->children == 0) --blocked_;
+  UpdateBlockedLocked(w, [w] { --w->children; });
+}
+
+void Dispatcher::OnCallAbandoned(WorkerChannel* w, uint64_t call) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (w->state != WorkerChannel::State::kBusy || w->current_call != call) return;
+  UpdateBlockedLocked(w, [w] { w->abandoned = true; });
+}
+
+bool Dispatcher::Withdraw(uint64_t call_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  // Calls usually expire in arrival order (most share their function's timeout), so the
+  // one to remove is at or near the front: the search is short in practice.
+  auto it = std::find(pending_.begin(), pending_.end(), call_id);
+  if (it == pending_.end()) return false;
+  pending_.erase(it);
+  return true;
 }
 
 void Dispatcher::AddStarting(std::shared_ptr<WorkerChannel> w) {
@@ -89,12 +106,13 @@ uint64_t Dispatcher::RemoveWorker(WorkerChannel* w, int64_t now_ns) {
   if (w->state == WorkerChannel::State::kBusy) {
     call = w->current_call;
     --busy_;
-    if (w->children > 0) --blocked_;
-    estimator_.OnCompletion(now_ns, now_ns - w->dispatch_ns);
+    if (w->children > 0 || w->abandoned) --blocked_;
+    if (!w->abandoned) estimator_.OnCompletion(now_ns, now_ns - w->dispatch_ns);
   }
   w->state = WorkerChannel::State::kDead;
   w->current_call = 0;
   w->children = 0;
+  w->abandoned = false;
   auto same = [w](const std::shared_ptr<WorkerChannel>& p) { return p.get() == w; };
   idle_.erase(std::remove_if(idle_.begin(), idle_.end(), same), idle_.end());
   workers_.erase(std::remove_if(workers_.begin(), workers_.end(), same), workers_.end());

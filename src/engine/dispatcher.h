@@ -82,8 +82,14 @@ class Dispatcher {
   void OnChildStarted(WorkerChannel* w, uint64_t parent_call);
   void OnChildFinished(WorkerChannel* w, uint64_t parent_call);
   // The worker's call was answered without it (deadline): until the worker finishes, it
-  // no longer counts as running, so new calls are not held behind abandoned work.
-  void OnCallAbandoned(WorkerChannel* w, uint64_t call) { OnChildStarted(w, call); }
+  // no longer counts as running, so new calls are not held behind abandoned work, and its
+  // running time, whenever it ends, does not feed the estimate (it says nothing about the
+  // function's normal calls). Ignored if the worker has moved on to another call.
+  void OnCallAbandoned(WorkerChannel* w, uint64_t call);
+  // A queued call was answered without running (its deadline passed): it leaves the
+  // queue at once, freeing its slot under max_queue. False if it was not queued (already
+  // handed to a worker, or never queued).
+  bool Withdraw(uint64_t call_id);
 
   // Pool management.
   void AddStarting(std::shared_ptr<WorkerChannel> w);
@@ -118,6 +124,10 @@ class Dispatcher {
   void MarkBusyLocked(WorkerChannel* w, uint64_t call_id, int64_t now_ns);
   template <typename IsLive>
   uint64_t PopLiveLocked(IsLive is_live);
+  // Whether a busy worker is held back from counting as running (blocked on a child call,
+  // or its call was abandoned); updates blocked_ after `change` mutates the worker.
+  template <typename Change>
+  void UpdateBlockedLocked(WorkerChannel* w, Change change);
 
   const config::FunctionConfig& config_;
   const PoolOptions options_;
@@ -153,9 +163,10 @@ bool Dispatcher::OnWorkerFree(const std::shared_ptr<WorkerChannel>& w, uint64_t 
   if (!hello && !done) return false;
   if (done) {
     --busy_;
-    if (w->children > 0) --blocked_;
+    if (w->children > 0 || w->abandoned) --blocked_;
     w->children = 0;
-    if (completed) estimator_.OnCompletion(now_ns, now_ns - w->dispatch_ns);
+    if (completed && !w->abandoned) estimator_.OnCompletion(now_ns, now_ns - w->dispatch_ns);
+    w->abandoned = false;
   }
   if (CanRunMoreLocked(now_ns)) {
     if (uint64_t id = PopLiveLocked(is_live)) {
@@ -169,6 +180,14 @@ bool Dispatcher::OnWorkerFree(const std::shared_ptr<WorkerChannel>& w, uint64_t 
   w->idle_since_ns = now_ns;
   idle_.push_back(w);
   return false;
+}
+
+template <typename Change>
+void Dispatcher::UpdateBlockedLocked(WorkerChannel* w, Change change) {
+  const bool before = w->children > 0 || w->abandoned;
+  change();
+  const bool after = w->children > 0 || w->abandoned;
+  blocked_ += static_cast<int>(after) - static_cast<int>(before);
 }
 
 template <typename IsLive>

@@ -181,6 +181,63 @@ TEST_F(DispatcherTest, QueueFullAtMaxQueue) {
   EXPECT_EQ(d.GetStats(kT0).queued, 0u);
 }
 
+TEST_F(DispatcherTest, WithdrawnCallsFreeTheirQueueSlotsAtOnce) {
+  // The issue #8 case: max_queue 3, one worker running a call, three queued calls whose
+  // deadlines pass: their slots must be free again, not held until a worker pops them.
+  opts_.max_queue = 3;
+  fn_.max_workers = 1;
+  Dispatcher d(fn_, opts_);
+  auto w = AddIdle(&d);
+  Assignment a;
+  ASSERT_EQ(d.Admit(1, kT0, &a), Admit::kDispatchNow);
+  for (uint64_t id = 2; id <= 4; ++id) ASSERT_EQ(d.Admit(id, kT0, &a), Admit::kQueued);
+  EXPECT_EQ(d.Admit(5, kT0, &a), Admit::kQueueFull);
+  EXPECT_TRUE(d.Withdraw(3));  // out of order
+  EXPECT_TRUE(d.Withdraw(2));
+  EXPECT_TRUE(d.Withdraw(4));
+  EXPECT_FALSE(d.Withdraw(4));  // twice: nothing more
+  EXPECT_FALSE(d.Withdraw(1));  // running, not queued
+  EXPECT_EQ(d.GetStats(kT0).queued, 0u);
+  EXPECT_EQ(d.Admit(6, kT0, &a), Admit::kQueued);
+  EXPECT_EQ(Free(&d, w), 6u);  // the worker takes the one live call
+}
+
+TEST_F(DispatcherTest, AbandonedCallsDoNotFeedTheEstimate) {
+  fn_.concurrency = "managed";
+  Dispatcher d(fn_, opts_);
+  auto w = AddIdle(&d);
+  Assignment a;
+  // Two normal 10 ms calls set the running time.
+  for (uint64_t id = 1; id <= 2; ++id) {
+    int64_t t = kT0 + static_cast<int64_t>(id) * 100 * kMs;
+    ASSERT_EQ(d.Admit(id, t, &a), Admit::kDispatchNow);
+    EXPECT_EQ(Free(&d, w, t + 10 * kMs), 0u);
+  }
+  EXPECT_NEAR(d.GetStats(kT0 + kMs).running_time_s, 0.010, 1e-9);
+  // An 8 s call answered by its deadline: the worker is blocked until it returns, and
+  // its running time is not a sample of the function's calls.
+  const int64_t t = kT0 + 1000 * kMs;
+  ASSERT_EQ(d.Admit(3, t, &a), Admit::kDispatchNow);
+  d.OnCallAbandoned(w.get(), 3);
+  d.OnCallAbandoned(w.get(), 3);  // twice: counted once
+  EXPECT_EQ(d.GetStats(t).blocked, 1);
+  d.OnChildStarted(w.get(), 3);  // the abandoned call may still make child calls
+  d.OnChildFinished(w.get(), 3);
+  EXPECT_EQ(d.GetStats(t).blocked, 1);
+  EXPECT_EQ(Free(&d, w, t + 8000 * kMs), 0u);
+  Dispatcher::Stats s = d.GetStats(t + 8000 * kMs);
+  EXPECT_NEAR(s.running_time_s, 0.010, 1e-9);
+  EXPECT_EQ(s.blocked, 0);
+  EXPECT_EQ(s.busy, 0);
+  // The same for a worker that dies while its abandoned call runs.
+  ASSERT_EQ(d.Admit(4, t, &a), Admit::kDispatchNow);
+  d.OnCallAbandoned(w.get(), 4);
+  EXPECT_EQ(d.RemoveWorker(w.get(), t + 9000 * kMs), 4u);
+  s = d.GetStats(t + 9000 * kMs);
+  EXPECT_NEAR(s.running_time_s, 0.010, 1e-9);
+  EXPECT_EQ(s.blocked, 0);
+}
+
 TEST_F(DispatcherTest, RemoveWorkerReturnsInFlightCall) {
   Dispatcher d(fn_, opts_);
   auto busy = AddIdle(&d);

@@ -246,8 +246,12 @@ void Engine::OnDeadline(uint64_t call_id) {
   auto rec = calls_.Take(call_id);
   if (!rec) return;
   rec->timer_loop = nullptr;  // this timer has fired
-  // A queued call's input was never consumed; a dispatched one's belongs to the callee.
-  if (rec->callee_channel == 0) ipc::DiscardPayload(*root_, PayloadKind::kInput, rec->dispatch);
+  // A queued call leaves the queue at once (its slot under max_queue is free again), and
+  // its input was never consumed; a dispatched call's input belongs to the callee.
+  if (rec->callee_channel == 0) {
+    dispatchers_[rec->function_id]->Withdraw(call_id);
+    ipc::DiscardPayload(*root_, PayloadKind::kInput, rec->dispatch);
+  }
   std::shared_ptr<WorkerChannel> callee =
       rec->callee_channel != 0 ? FindChannel(rec->callee_channel) : nullptr;
   Fail(std::move(rec), CallStatus::kTimeout, "deadline exceeded");

@@ -55,6 +55,7 @@ class WorkerChannel final : public io::Watcher {
   int64_t dispatch_ns = 0;     // when current_call was dispatched
   int64_t idle_since_ns = 0;   // when it last went idle
   int children = 0;            // child calls current_call is waiting on
+  bool abandoned = false;      // current_call was answered by its deadline
   int pid = 0;
 
  private:
