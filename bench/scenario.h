@@ -68,7 +68,8 @@ class BenchContext {
   X("grpc", RunGrpcFloor, "gRPC C++ unary over a Unix socket, 1 KB")                      \
   X("internal", RunInternal, "internal calls: nop, chains, fan-out, payloads, CPU, rate") \
   X("external", RunExternal, "external HTTP calls: sequential, open-loop sweep, CPU, rate")   \
-  X("burst", RunBurst, "managed vs unmanaged concurrency under bursty open-loop load")
+  X("burst", RunBurst, "managed vs unmanaged concurrency under bursty open-loop load")       \
+  X("steady", RunSteady, "managed vs unmanaged concurrency at a steady 0.8 x capacity")
 
 #define NIGHTJAR_BENCH_DECLARE(name, fn, what) Status fn(BenchContext& ctx);
 NIGHTJAR_BENCH_SCENARIOS(NIGHTJAR_BENCH_DECLARE)

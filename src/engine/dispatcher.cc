@@ -41,6 +41,7 @@ void Dispatcher::MarkBusyLocked(WorkerChannel* w, uint64_t call_id, int64_t now_
   w->dispatch_ns = now_ns;
   w->children = 0;
   w->abandoned = false;
+  w->back_to_back = false;
   ++busy_;
 }
 
@@ -199,6 +200,10 @@ Dispatcher::Stats Dispatcher::GetStats(int64_t now_ns) {
   s.rate = estimator_.Rate(now_ns);
   s.running_time_s = estimator_.RunningTime();
   s.backoff_ms = std::max<int64_t>(0, backoff_until_ns_ - now_ns) / kMs;
+  s.handoffs = handoff_.count();
+  s.handoff_mean_us = handoff_.mean_ns() / 1e3;
+  s.handoff_p50_us = handoff_.PercentileNs(50) / 1e3;
+  s.handoff_p99_us = handoff_.PercentileNs(99) / 1e3;
   return s;
 }
 

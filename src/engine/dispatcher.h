@@ -33,6 +33,7 @@
 
 #include "config/config.h"
 #include "engine/concurrency.h"
+#include "engine/handoff_stats.h"
 #include "engine/worker_channel.h"
 
 namespace nightjar::engine {
@@ -52,6 +53,13 @@ struct Assignment {
   uint64_t call_id = 0;
 };
 
+// What a worker's COMPLETE (or COMPLETE_NOTICE) says about the call it finished. Worker
+// messages are untrusted: these only feed statistics, clamped where they are used.
+struct CallReport {
+  int64_t sent_ns = 0;         // when the worker wrote the COMPLETE (0: unknown)
+  int64_t processing_ns = -1;  // time the call spent in the function (-1: unknown)
+};
+
 class Dispatcher {
  public:
   Dispatcher(const config::FunctionConfig& fn, PoolOptions options);
@@ -69,9 +77,11 @@ class Dispatcher {
   // completion from a misbehaving worker -- is ignored. Fills *out and returns true if
   // the worker must run a queued call next; else it goes on the idle stack.
   // `is_live(call_id)` filters out queued calls already answered.
+  // `report` is what the worker said about the call (hand-off statistics).
   template <typename IsLive>
   bool OnWorkerFree(const std::shared_ptr<WorkerChannel>& w, uint64_t call_id, int64_t now_ns,
-                    bool completed, IsLive is_live, Assignment* out);
+                    bool completed, IsLive is_live, Assignment* out,
+                    const CallReport& report = {});
   // Pairs idle workers with queued calls while the target allows (after the target rose,
   // or a running worker blocked on a child call).
   template <typename IsLive>
@@ -111,6 +121,9 @@ class Dispatcher {
     uint32_t target = 0;
     double rate = 0, running_time_s = 0;
     int64_t backoff_ms = 0;
+    // Hand-off gap between back-to-back calls of one worker (HandoffStats).
+    uint64_t handoffs = 0;
+    double handoff_mean_us = 0, handoff_p50_us = 0, handoff_p99_us = 0;
   };
   Stats GetStats(int64_t now_ns);
   int ready_workers();
@@ -142,6 +155,7 @@ class Dispatcher {
   int64_t last_spawn_request_ns_ = 0;
   int start_failures_ = 0;
   int64_t backoff_until_ns_ = 0;
+  HandoffStats handoff_;
 };
 
 template <typename IsLive>
@@ -156,12 +170,19 @@ uint64_t Dispatcher::PopLiveLocked(IsLive is_live) {
 
 template <typename IsLive>
 bool Dispatcher::OnWorkerFree(const std::shared_ptr<WorkerChannel>& w, uint64_t call_id,
-                              int64_t now_ns, bool completed, IsLive is_live, Assignment* out) {
+                              int64_t now_ns, bool completed, IsLive is_live, Assignment* out,
+                              const CallReport& report) {
   std::lock_guard<std::mutex> lock(mu_);
   const bool hello = w->state == WorkerChannel::State::kStarting && call_id == 0;
   const bool done = w->state == WorkerChannel::State::kBusy && w->current_call == call_id;
   if (!hello && !done) return false;
   if (done) {
+    // A call taken straight after the previous one: the slot's idle time in between.
+    if (w->back_to_back && report.sent_ns > 0 && report.processing_ns >= 0) {
+      handoff_.Record(report.sent_ns - report.processing_ns - w->prev_end_ns);
+    }
+    w->back_to_back = false;
+    w->prev_end_ns = report.sent_ns;
     --busy_;
     if (w->children > 0 || w->abandoned) --blocked_;
     w->children = 0;
@@ -171,6 +192,7 @@ bool Dispatcher::OnWorkerFree(const std::shared_ptr<WorkerChannel>& w, uint64_t 
   if (CanRunMoreLocked(now_ns)) {
     if (uint64_t id = PopLiveLocked(is_live)) {
       MarkBusyLocked(w.get(), id, now_ns);
+      w->back_to_back = done && w->prev_end_ns > 0;
       *out = Assignment{w, id};
       return true;
     }

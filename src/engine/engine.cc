@@ -209,10 +209,11 @@ void Engine::SendDispatch(Assignment a) {
   }
 }
 
-void Engine::WorkerFree(const std::shared_ptr<WorkerChannel>& w, uint64_t call_id) {
+void Engine::WorkerFree(const std::shared_ptr<WorkerChannel>& w, uint64_t call_id,
+                        const CallReport& report) {
   Dispatcher* d = dispatchers_[w->function_id()].get();
   Assignment next;
-  if (d->OnWorkerFree(w, call_id, MonotonicNowNs(), call_id != 0, IsLive(), &next)) {
+  if (d->OnWorkerFree(w, call_id, MonotonicNowNs(), call_id != 0, IsLive(), &next, report)) {
     SendDispatch(next);
   }
 }
@@ -337,7 +338,12 @@ void Engine::OnWorkerMessage(WorkerChannel* w, const Message& msg) {
       } else if (msg.type() == MessageType::kComplete) {
         ipc::DiscardPayload(*root_, PayloadKind::kOutput, msg);  // late: already answered
       }
-      if (auto self = FindChannel(w->channel())) WorkerFree(self, msg.header.call_id);
+      if (auto self = FindChannel(w->channel())) {
+        CallReport report;
+        report.sent_ns = msg.header.send_ts_ns;
+        report.processing_ns = static_cast<int64_t>(msg.header.processing_us) * 1000;
+        WorkerFree(self, msg.header.call_id, report);
+      }
       return;
     }
     case MessageType::kWorkerHello:

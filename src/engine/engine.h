@@ -74,8 +74,9 @@ class Engine {
  private:
   void Admit(std::unique_ptr<CallRecord> rec, Dispatcher* d);
   void SendDispatch(Assignment a);
-  // The worker finished call_id (0: it just said hello).
-  void WorkerFree(const std::shared_ptr<WorkerChannel>& w, uint64_t call_id);
+  // The worker finished call_id (0: it just said hello); `report` is what it said about it.
+  void WorkerFree(const std::shared_ptr<WorkerChannel>& w, uint64_t call_id,
+                  const CallReport& report = {});
   void DispatchReady(Dispatcher* d);
   auto IsLive() {
     return [this](uint64_t id) { return calls_.Contains(id); };

@@ -56,6 +56,10 @@ class WorkerChannel final : public io::Watcher {
   int64_t idle_since_ns = 0;   // when it last went idle
   int children = 0;            // child calls current_call is waiting on
   bool abandoned = false;      // current_call was answered by its deadline
+  // Hand-off statistics: when the worker wrote its last COMPLETE (its clock), and whether
+  // current_call was handed to it at that completion (no idle time in the engine).
+  int64_t prev_end_ns = 0;
+  bool back_to_back = false;
   int pid = 0;
 
  private:
