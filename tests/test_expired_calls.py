@@ -83,3 +83,33 @@ def test_expired_calls_leave_the_queue_under_a_burst(tmp_path):
         assert status(d)["slow"]["queued"] == 0
         running.join(10)
         expect(running_box[0], 200, b"slept 2000ms", dep=d)
+
+
+def test_prefetched_call_that_expires_is_skipped(tmp_path):
+    # Short calls make the engine send a waiting call ahead to the busy worker (prefetch).
+    # If its deadline passes while it waits there, it is answered at once, stops counting
+    # as queued, and the worker skips it instead of running it late.
+    fns = [nj.function("slow", min_workers=1, max_workers=1, timeout_ms=10000)]
+    with nj.nightjar_up(tmp_path, functions=fns) as d:
+        for _ in range(5):
+            expect(call(d, "slow", b"0"), 200, b"slept 0ms", dep=d)
+        running, running_box = start_call(d, "slow", b"2500")
+        nj.wait_until(lambda: status(d)["slow"]["workers"]["running"] == 1, 10,
+                      "the slow call to be running")
+        # Were it run, this call would hold the one worker for 3 s after the slow one.
+        waiting, waiting_box = start_call(d, "slow", b"3000", {"X-Nightjar-Timeout-Ms": "1000"})
+        nj.wait_until(lambda: status(d)["slow"]["prefetched"] == 1, 0.9,
+                      "the waiting call to be sent ahead to the busy worker")
+        waiting.join(10)
+        expect(waiting_box[0], 504, dep=d)
+        s = status(d)["slow"]
+        assert s["queued"] == 0 and s["prefetched"] == 0, s
+        running.join(10)
+        expect(running_box[0], 200, b"slept 2500ms", dep=d)
+        # The worker skipped the expired call and serves the next one at once.
+        start = time.monotonic()
+        expect(call(d, "slow", b"0"), 200, b"slept 0ms", dep=d)
+        assert time.monotonic() - start < 2.0, "the worker ran the expired call"
+        s = status(d)["slow"]
+        assert s["calls"] == {"ok": 7, "failed": 0, "timed_out": 1}, s
+        assert s["queued"] == 0 and s["workers"]["running"] == 0, s

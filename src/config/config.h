@@ -52,6 +52,12 @@ struct EngineConfig {
   int64_t spawn_interval_ms = 100;     // at most one extra worker requested per interval
   int64_t worker_idle_timeout_ms = 30'000;  // workers above min_workers idle this long stop
   int64_t max_crash_backoff_ms = 10'000;    // cap of the crash-loop back-off
+  // Managed concurrency's machine bound: how many CPUs calls may fill (0 = the CPUs this
+  // process may run on). 0..4096.
+  uint32_t cpu_limit = 0;
+  // Prefetch: a running worker is sent its next call ahead of time when the function's
+  // calls run for at most this long (0 = never). 0..1000000 us.
+  int64_t prefetch_max_us = 2'000;
 };
 
 struct Config {

@@ -172,6 +172,7 @@ void Engine::Admit(std::unique_ptr<CallRecord> rec, Dispatcher* d) {
       SendDispatch(a);
       return;
     case Dispatcher::AdmitResult::kQueued:
+      if (a.worker) SendDispatch(a);  // the head of the queue, sent ahead to a busy worker
       StartWorkers(d->config().id);
       return;
     case Dispatcher::AdmitResult::kQueueFull:
@@ -205,17 +206,20 @@ void Engine::SendDispatch(Assignment a) {
       return;
     }
     Dispatcher* d = dispatchers_[a.worker->function_id()].get();
-    if (!d->OnWorkerFree(a.worker, a.call_id, MonotonicNowNs(), false, IsLive(), &a)) return;
+    Assignment next;
+    if (!d->OnDispatchRefused(a, MonotonicNowNs(), IsLive(), &next)) return;
+    a = std::move(next);
   }
 }
 
 void Engine::WorkerFree(const std::shared_ptr<WorkerChannel>& w, uint64_t call_id,
-                        const CallReport& report) {
+                        bool completed, const CallReport& report) {
   Dispatcher* d = dispatchers_[w->function_id()].get();
   Assignment next;
-  if (d->OnWorkerFree(w, call_id, MonotonicNowNs(), call_id != 0, IsLive(), &next, report)) {
+  if (d->OnWorkerFree(w, call_id, MonotonicNowNs(), completed, IsLive(), &next, report)) {
     SendDispatch(next);
   }
+  if (call_id != 0) DispatchReady(d);  // calls still waiting may go ahead to a worker
 }
 
 void Engine::DispatchReady(Dispatcher* d) {
@@ -342,7 +346,13 @@ void Engine::OnWorkerMessage(WorkerChannel* w, const Message& msg) {
         CallReport report;
         report.sent_ns = msg.header.send_ts_ns;
         report.processing_ns = static_cast<int64_t>(msg.header.processing_us) * 1000;
-        WorkerFree(self, msg.header.call_id, report);
+        if ((msg.header.flags & proto::kFlagOffCpuMeasured) != 0) {
+          report.off_cpu_ns = static_cast<int64_t>(msg.header.off_cpu_us) * 1000;
+        }
+        // A call the worker skipped (its deadline had passed) or that timed out is no
+        // sample of the function's running time.
+        const bool completed = msg.call_status() != CallStatus::kTimeout;
+        WorkerFree(self, msg.header.call_id, completed, report);
       }
       return;
     }
@@ -381,7 +391,7 @@ void Engine::HandleHello(WorkerChannel* w, const Message& msg) {
   w->NoteCounter(static_cast<uint32_t>(welcome.header.call_id));
   w->Send(&welcome);
   dispatchers_[w->function_id()]->OnStarted();
-  WorkerFree(self, 0);
+  WorkerFree(self, 0, false);
   NotifyReadyChanged();
 }
 
@@ -421,13 +431,14 @@ void Engine::HandleInvoke(WorkerChannel* caller, const Message& msg) {
   // The caller now waits on a child and stops counting as running: its own function
   // may be able to dispatch a queued call (and must, for recursive call graphs).
   Dispatcher* caller_d = dispatchers_[caller->function_id()].get();
-  caller_d->OnChildStarted(caller, msg.header.parent_call_id);
+  caller_d->OnChildStarted(caller, msg.header.parent_call_id, MonotonicNowNs());
   Admit(std::move(rec), d);
   DispatchReady(caller_d);
 }
 
 void Engine::ChildFinished(const CallRecord& rec, WorkerChannel* caller) {
-  dispatchers_[caller->function_id()]->OnChildFinished(caller, rec.dispatch.header.parent_call_id);
+  dispatchers_[caller->function_id()]->OnChildFinished(caller, rec.dispatch.header.parent_call_id,
+                                                       MonotonicNowNs());
 }
 
 void Engine::CountAnswer(const CallRecord& rec, CallStatus status) {
@@ -518,7 +529,8 @@ void Engine::OnWorkerGone(uint64_t channel) {
   Dispatcher* d = dispatchers_[w->function_id()].get();
   int64_t now = MonotonicNowNs();
   bool was_starting = w->state == WorkerChannel::State::kStarting;
-  uint64_t call = d->RemoveWorker(w.get(), now);
+  uint64_t prefetched = 0;
+  uint64_t call = d->RemoveWorker(w.get(), now, &prefetched);
   w->loop()->Dispatch([this, w] { w->Close(*root_); });
   ReleaseWorkerId(w->worker_id(), w->last_counter());
   // Usually the worker is already dead; when the engine dropped it (bad message, wrong
@@ -534,6 +546,12 @@ void Engine::OnWorkerGone(uint64_t channel) {
     }
     FailById(call, CallStatus::kWorkerDied,
              "worker of " + d->config().name + " exited while running the call");
+  }
+  if (prefetched != 0) {
+    // Sent ahead and (almost surely) never started; its input region is still ours.
+    ipc::RemovePayload(*root_, prefetched, PayloadKind::kInput);
+    FailById(prefetched, CallStatus::kWorkerDied,
+             "worker of " + d->config().name + " exited before running the call");
   }
   if (stopping_.load()) return;
   NJ_LOG(kWarning) << "worker " << w->worker_id() << " of " << d->config().name << " (pid "
