@@ -227,6 +227,11 @@ Status WriteTracePlot(BenchContext& ctx, const std::string& shape, const ModeRun
 Result<double> StageCapacity(BenchContext& ctx) {
   static double cached = 0;
   if (cached > 0) return cached;
+  if (const char* fixed = std::getenv("NJ_CONC_CAPACITY"); fixed != nullptr && std::atof(fixed) > 0) {
+    cached = std::atof(fixed);
+    ctx.Log("stage capacity fixed by NJ_CONC_CAPACITY: " + std::to_string(cached) + " calls/s");
+    return cached;
+  }
   const std::string lib = ctx.options().examples_dir;
   DeploymentSpec spec;
   spec.name = "stage-capacity";

@@ -12,6 +12,8 @@
 //                     latency histograms are merged and the spread of p99 is recorded
 //   NJ_CONC_ENGINE    extra engine config, "key=value,key=value" (e.g. prefetch_max_us=0)
 //   NJ_CONC_COEF      concurrency_coef of both functions (default: the config default)
+//   NJ_CONC_CAPACITY  stage calls/s to take as the capacity instead of measuring it (for
+//                     comparisons across runs on a machine whose load moves)
 // Thread rule: called from the harness thread; each run uses one sampler thread inside.
 #pragma once
 

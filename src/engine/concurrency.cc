@@ -46,12 +46,15 @@ void ConcurrencyEstimator::OnCompletion(int64_t now_ns, int64_t running_ns, int6
   }
   last_completion_ns_ = now_ns;
   if (off_cpu_ns < 0) return;
-  // Active time: the running time outside child calls (a parent blocked on children is
-  // not counted as running, so its share is of the time it is). Worker reports are
-  // untrusted: the off-CPU time is clamped to the active time.
-  const double active =
-      static_cast<double>(std::max<int64_t>(0, running_ns - std::max<int64_t>(0, blocked_ns))) / 1e9;
-  const double off = std::min(static_cast<double>(off_cpu_ns) / 1e9, active);
+  // Waiting on child calls is waiting, like I/O: a fan-out parent that spends most of its
+  // call on its children wants a CPU for a small share of it. (Its short non-blocked
+  // phases -- starting children, then finishing up -- are bookkeeping; bounding them by
+  // the core count would hold whole requests behind parents that are merely finishing.)
+  // Worker reports are untrusted: the off-CPU time is clamped to the running time.
+  const double active = static_cast<double>(std::max<int64_t>(0, running_ns)) / 1e9;
+  const double off = std::min(
+      static_cast<double>(off_cpu_ns) / 1e9 + static_cast<double>(std::max<int64_t>(0, blocked_ns)) / 1e9,
+      active);
   if (!have_measured_) {
     active_s_ = active;
     off_cpu_s_ = off;

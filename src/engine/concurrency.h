@@ -10,13 +10,13 @@
 //     waiting call, which drains a backlog with a time constant of one running time
 //     (each slot clears one call per running time) whenever the machine has the room;
 //   * cpu_bound is the machine's bound: no more calls at once than the cores can run,
-//     counting each call by the share of its time it wants a CPU. `cpu_share` is 1 -
-//     off_cpu / active, where off_cpu is the time the worker reports its calls spent
-//     blocked by choice (I/O, sleep; not waiting for a CPU, not waiting on child calls:
-//     see worker/cpu_meter.h) and active the engine-observed running time outside child
-//     calls. A CPU-bound function gets `cores` slots; one that sleeps 90% of its time,
-//     ten times as many. Waiting for a CPU does not lower the share, so contention cannot
-//     raise the bound that should prevent it.
+//     counting each call by the share of its time it wants a CPU. `cpu_share` is
+//     1 - off_cpu / running_time, where off_cpu is the time the calls spent waiting by
+//     choice: blocked in I/O or sleep (the worker measures it, outside child calls, not
+//     counting time waiting for a CPU: see worker/cpu_meter.h) plus waiting on their own
+//     child calls (the engine sees that). A CPU-bound function gets `cores` slots; one
+//     that waits 90% of its time, ten times as many. Waiting for a CPU does not lower the
+//     share, so contention cannot raise the bound that should prevent it.
 //   * The floor is max(min_workers, 1), itself capped by the bound.
 //
 // `rate` is the arrival rate of calls and `running_time` the engine-observed dispatch-to-
@@ -49,7 +49,8 @@ class ConcurrencyEstimator {
   void OnArrival(int64_t now_ns);
   // A call finished after `running_ns` (dispatch to completion), of which `blocked_ns`
   // waiting on its own child calls; `off_cpu_ns` is the worker's measurement of its
-  // voluntary off-CPU time outside child calls, or -1 when the call was not measured.
+  // voluntary off-CPU time outside child calls, or -1 when the call was not measured
+  // (then `blocked_ns` is not used either).
   void OnCompletion(int64_t now_ns, int64_t running_ns, int64_t blocked_ns = 0,
                     int64_t off_cpu_ns = -1);
 
@@ -57,7 +58,7 @@ class ConcurrencyEstimator {
   double Rate(int64_t now_ns) const;
   // Smoothed running time in seconds (0 before the first completion).
   double RunningTime() const { return running_s_; }
-  // The share of a call's active time it wants a CPU, in [1/64, 1]; 1 (CPU-bound, the
+  // The share of a call's running time it wants a CPU, in [1/64, 1]; 1 (CPU-bound, the
   // cautious guess) until a measured completion arrives.
   double CpuShare() const;
   // floor(cores / CpuShare()), at least 1.
@@ -76,7 +77,7 @@ class ConcurrencyEstimator {
   double running_s_ = 0;
   int64_t last_completion_ns_ = 0;
   bool have_running_ = false;
-  // Measured completions: smoothed active time and off-CPU time (seconds).
+  // Measured completions: smoothed running time and off-CPU time (seconds).
   double active_s_ = 0, off_cpu_s_ = 0;
   int64_t last_measured_ns_ = 0;
   bool have_measured_ = false;
