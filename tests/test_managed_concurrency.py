@@ -170,3 +170,17 @@ def test_internal_caller_gets_a_clear_error_when_its_callee_dies(tmp_path):
             if r.body == b"NJ_OK:alive" or time.monotonic() > deadline:
                 break
         assert r.body == b"NJ_OK:alive", r.summary()
+
+
+def test_workers_run_at_engine_worker_nice(tmp_path):
+    # engine.worker_nice lowers the workers' priority below the engine's, so that the
+    # engine's I/O thread wins the CPU when both want it.
+    with nj.nightjar_up(tmp_path, functions=[nj.function("echo", min_workers=2)],
+                        engine={"worker_nice": 7}) as d:
+        expect(call(d, "echo", b"x"), 200, b"x", dep=d)
+        pids = nj.worker_pids(d.ipc_root, exclude={d.process.pid})
+        assert len(pids) == 2, pids
+        own = int(open(f"/proc/{d.process.pid}/stat").read().rsplit(")", 1)[1].split()[16])
+        for pid in pids:
+            nice = int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[16])
+            assert nice == own + 7, (pid, nice, own)

@@ -58,6 +58,9 @@ struct EngineConfig {
   // Prefetch: a running worker is sent its next call ahead of time when the function's
   // calls run for at most this long (0 = never). 0..1000000 us.
   int64_t prefetch_max_us = 2'000;
+  // Workers run this much nicer than the engine (0..19), so the engine's I/O threads win
+  // the CPU when both want it (DESIGN.md §5).
+  int worker_nice = 0;
 };
 
 struct Config {

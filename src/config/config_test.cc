@@ -78,6 +78,7 @@ engine:
   gateway: gw.internal:9091
   cpu_limit: 16
   prefetch_max_us: 500
+  worker_nice: 5
 functions:
   - name: echo
     runtime: cpp
@@ -108,6 +109,7 @@ functions:
   EXPECT_EQ(c.engine.gateway, "gw.internal:9091");
   EXPECT_EQ(c.engine.cpu_limit, 16u);
   EXPECT_EQ(c.engine.prefetch_max_us, 500);
+  EXPECT_EQ(c.engine.worker_nice, 5);
 
   ASSERT_EQ(c.functions.size(), 2u);
   const FunctionConfig& echo = c.functions[0];
@@ -154,6 +156,7 @@ TEST_F(ConfigTest, DefaultsWhenSectionsOmitted) {
   EXPECT_EQ(c.engine.gateway, "127.0.0.1:10007");
   EXPECT_EQ(c.engine.cpu_limit, 0u);  // the CPUs this process may run on
   EXPECT_EQ(c.engine.prefetch_max_us, 2000);
+  EXPECT_EQ(c.engine.worker_nice, 0);
 
   ASSERT_EQ(c.functions.size(), 1u);
   const FunctionConfig& f = c.functions[0];
@@ -442,6 +445,8 @@ INSTANTIATE_TEST_SUITE_P(
                   "engine.cpu_limit: must be between 0 and 4096, got 4097"},
         Rejection{"CpuLimitNegative", WithSection("engine: {cpu_limit: -1}\n"),
                   "engine.cpu_limit: expected an unsigned integer, got \"-1\""},
+        Rejection{"WorkerNiceTooBig", WithSection("engine: {worker_nice: 20}\n"),
+                  "engine.worker_nice: must be between 0 and 19, got 20"},
         Rejection{"PrefetchTooBig", WithSection("engine: {prefetch_max_us: 1000001}\n"),
                   "engine.prefetch_max_us: must be between 0 and 1000000, got 1000001"},
         Rejection{"Int64Overflow",
