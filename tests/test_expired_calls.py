@@ -6,6 +6,8 @@ import json
 import threading
 import time
 
+import pytest
+
 import nightjar_harness as nj
 from nightjar_harness import call, expect
 
@@ -28,11 +30,12 @@ def start_call(d, name: str, data: bytes, headers=None) -> tuple:
     return t, box
 
 
-def test_expired_queued_calls_free_their_queue_slots(tmp_path):
+@pytest.mark.parametrize("mode", ["managed", "unmanaged"])
+def test_expired_queued_calls_free_their_queue_slots(tmp_path, mode):
     # The exact case of the issue: max_queue 3, one worker, one slow call running, three
     # queued calls that time out. Before the fix the next call got 503 "queue full" and
     # /status showed queued: 3 with nobody waiting.
-    fns = [nj.function("slow", min_workers=1, max_workers=1, timeout_ms=10000)]
+    fns = [nj.function("slow", min_workers=1, max_workers=1, timeout_ms=10000, concurrency=mode)]
     with nj.nightjar_up(tmp_path, functions=fns, engine={"max_queue": 3}) as d:
         running, running_box = start_call(d, "slow", b"2500")
         nj.wait_until(lambda: status(d)["slow"]["workers"]["running"] == 1, 10,
@@ -55,7 +58,8 @@ def test_expired_queued_calls_free_their_queue_slots(tmp_path):
 def test_abandoned_running_call_does_not_feed_the_estimate(tmp_path):
     # A call answered by its deadline keeps its worker busy until the function returns;
     # its running time (here 1.5 s) says nothing about the function's normal calls.
-    fns = [nj.function("slow", min_workers=1, max_workers=1, timeout_ms=10000)]
+    fns = [nj.function("slow", min_workers=1, max_workers=1, timeout_ms=10000,
+                       concurrency="managed")]
     with nj.nightjar_up(tmp_path, functions=fns) as d:
         for _ in range(3):
             expect(call(d, "slow", b"10"), 200, b"slept 10ms", dep=d)

@@ -162,6 +162,7 @@ TEST_F(ConfigTest, DefaultsWhenSectionsOmitted) {
   const FunctionConfig& f = c.functions[0];
   EXPECT_EQ(f.runtime, "cpp");
   EXPECT_EQ(f.isolation, "process");
+  EXPECT_EQ(f.concurrency, "unmanaged");  // by measurement (docs/concurrency.md)
   EXPECT_EQ(f.min_workers, 1u);
   EXPECT_EQ(f.max_workers, 8u);
   EXPECT_EQ(f.timeout_ms, 0);
