@@ -38,7 +38,8 @@ Result<double> StageCapacity(BenchContext& ctx);
 // each, interleaved) and records, under `shape` ("burst", "steady"):
 //   <shape>.managed, <shape>.unmanaged               latency (us), with cpu_util_mean/stddev,
 //                                                    errors, p99 spread over repeats
-//   <shape>.managed.throughput, ....unmanaged.throughput   calls/s
+//   <shape>.managed.throughput, ....unmanaged.throughput   calls/s answered within the
+//                                                    schedule's duration
 //   <shape>.managed.handoff, <shape>.unmanaged.handoff     bench_spin hand-off gap, mean us
 // and draws <out>/<shape>_traces.png. Fails if a deployment cannot start or a run cannot
 // connect; overload is a result, not a failure.
