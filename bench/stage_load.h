@@ -9,7 +9,7 @@
 // target, running, blocked and idle workers (GET /status every 50 ms), and bench_spin's
 // hand-off gap (the engine's HandoffStats). Knobs (environment):
 //   NJ_CONC_REPEATS   runs per mode, interleaved managed/unmanaged (default 1); the
-//                     latency histograms are merged and the spread of p99 is recorded
+//                     median run (by p99) is reported, with the spread of p99 beside it
 //   NJ_CONC_ENGINE    extra engine config, "key=value,key=value" (e.g. prefetch_max_us=0)
 //   NJ_CONC_COEF      concurrency_coef of both functions (default: the config default)
 //   NJ_CONC_CAPACITY  stage calls/s to take as the capacity instead of measuring it (for
@@ -36,8 +36,9 @@ Result<double> StageCapacity(BenchContext& ctx);
 
 // Runs `schedule` against a managed and an unmanaged deployment (NJ_CONC_REPEATS times
 // each, interleaved) and records, under `shape` ("burst", "steady"):
-//   <shape>.managed, <shape>.unmanaged               latency (us), with cpu_util_mean/stddev,
-//                                                    errors, p99 spread over repeats
+//   <shape>.managed, <shape>.unmanaged               latency (us) of the median repeat,
+//                                                    with cpu_util_mean/stddev, errors,
+//                                                    p99_min_us / p99_max_us over repeats
 //   <shape>.managed.throughput, ....unmanaged.throughput   calls/s answered within the
 //                                                    schedule's duration
 //   <shape>.managed.handoff, <shape>.unmanaged.handoff     bench_spin hand-off gap, mean us
