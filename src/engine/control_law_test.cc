@@ -70,6 +70,7 @@ class Sim {
       fn->config.id = static_cast<uint32_t>(fns_.size() + 1);
       fn->config.min_workers = s.min_workers;
       fn->config.max_workers = s.max_workers;
+      fn->config.concurrency = "managed";  // the law under test (not the default)
       fn->d = std::make_unique<Dispatcher>(fn->config, pool_);
       fns_.push_back(std::move(fn));
     }

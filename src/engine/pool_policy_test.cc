@@ -26,6 +26,7 @@ class PoolPolicyTest : public ::testing::Test {
     fn_.id = 1;
     fn_.min_workers = 1;
     fn_.max_workers = 16;
+    fn_.concurrency = "managed";  // the policy under test (not the default)
     opts_.spawn_interval_ms = 100;
     opts_.idle_timeout_ms = 1000;
     opts_.smoothing_ms = 300;
