@@ -72,8 +72,9 @@ Handoff ReadHandoff(const std::string& host, int port) {
   if (at == std::string::npos) return h;
   at = r->body.find("\"handoff\":{", at);
   if (at == std::string::npos) return h;
-  std::sscanf(r->body.c_str() + at, "\"handoff\":{\"count\":%lf,\"mean_us\":%lf,\"p50_us\":%lf,\"p99_us\":%lf",
-              &h.count, &h.mean_us, &h.p50_us, &h.p99_us);
+  std::sscanf(r->body.c_str() + at,
+              "\"handoff\":{\"count\":%lf,\"mean_us\":%lf,\"p50_us\":%lf,\"p99_us\":%lf", &h.count,
+              &h.mean_us, &h.p50_us, &h.p99_us);
   return h;
 }
 
@@ -150,9 +151,9 @@ Result<ModeRun> RunMode(BenchContext& ctx, const std::string& shape, const std::
   o.body = std::to_string(kSpinUs);
   o.connections = 32;
   o.schedule = &schedule;
-  o.seed = 42;  // the same arrivals for both modes
+  o.seed = 42;                  // the same arrivals for both modes
   o.min_achieved_fraction = 0;  // overload during bursts is the point; report it
-  o.max_spin_ns = 0;  // no CPU taken from the server under test (2 vCPUs: see loadgen.h)
+  o.max_spin_ns = 0;            // no CPU taken from the server under test (2 vCPUs: see loadgen.h)
   auto load = RunOpenLoop(o);
   done = true;
   sampler.join();
@@ -180,10 +181,9 @@ Status WriteTracePlot(BenchContext& ctx, const std::string& shape, const ModeRun
     f << "# t_s  stage: queued target running blocked idle  spin: queued target running "
          "blocked idle\n";
     for (auto& p : m.trace) {
-      f << p.t_s << " " << p.stage.queued << " " << p.stage.target << " " << p.stage.running
-        << " " << p.stage.blocked << " " << p.stage.idle << " " << p.spin.queued << " "
-        << p.spin.target << " " << p.spin.running << " " << p.spin.blocked << " " << p.spin.idle
-        << "\n";
+      f << p.t_s << " " << p.stage.queued << " " << p.stage.target << " " << p.stage.running << " "
+        << p.stage.blocked << " " << p.stage.idle << " " << p.spin.queued << " " << p.spin.target
+        << " " << p.spin.running << " " << p.spin.blocked << " " << p.spin.idle << "\n";
     }
     std::ofstream c(dir + "/" + shape + "-cpu-" + mode + ".dat");
     for (auto& p : m.cpu) c << p.t_s << " " << 100 * p.util << "\n";
@@ -214,8 +214,8 @@ Status WriteTracePlot(BenchContext& ctx, const std::string& shape, const ModeRun
      << "/" << shape << "-cpu-unmanaged.dat' u 1:2 w l t 'unmanaged'\n"
      << "unset multiplot\n";
   gp.close();
-  std::string cmd = "gnuplot " + dir + "/" + shape + ".gp > " + dir + "/" + shape +
-                    "-gnuplot.log 2>&1";
+  std::string cmd =
+      "gnuplot " + dir + "/" + shape + ".gp > " + dir + "/" + shape + "-gnuplot.log 2>&1";
   if (std::system(cmd.c_str()) != 0) {
     return Internal("gnuplot failed; see " + dir + "/" + shape + "-gnuplot.log");
   }
@@ -228,7 +228,8 @@ Status WriteTracePlot(BenchContext& ctx, const std::string& shape, const ModeRun
 Result<double> StageCapacity(BenchContext& ctx) {
   static double cached = 0;
   if (cached > 0) return cached;
-  if (const char* fixed = std::getenv("NJ_CONC_CAPACITY"); fixed != nullptr && std::atof(fixed) > 0) {
+  if (const char* fixed = std::getenv("NJ_CONC_CAPACITY");
+      fixed != nullptr && std::atof(fixed) > 0) {
     cached = std::atof(fixed);
     ctx.Log("stage capacity fixed by NJ_CONC_CAPACITY: " + std::to_string(cached) + " calls/s");
     return cached;
@@ -319,18 +320,17 @@ Status RunStageShape(BenchContext& ctx, const std::string& shape, const RateSche
     // Calls answered within the schedule's duration, per second: a mode that falls behind
     // shows here (every call is answered eventually, within the drain time).
     const double throughput = in_window[i] / seconds[i];
-    ctx.results().AddLatency(
-        name, median,
-        {{"offered_rate", schedule.MeanRate()},
-         {"errors", errors[i]},
-         {"repeats", static_cast<double>(repeats)},
-         {"p99_min_us", *std::min_element(p99s[i].begin(), p99s[i].end())},
-         {"p99_max_us", *std::max_element(p99s[i].begin(), p99s[i].end())},
-         {"cpu_util_mean", avg(cpu_means[i])},
-         {"cpu_util_stddev", avg(cpu_spreads[i])}});
-    ctx.results().AddValue(name + ".throughput", "calls/s", throughput,
-                           {{"offered_rate", schedule.MeanRate()},
-                            {"answered_rate", completed[i] / seconds[i]}});
+    ctx.results().AddLatency(name, median,
+                             {{"offered_rate", schedule.MeanRate()},
+                              {"errors", errors[i]},
+                              {"repeats", static_cast<double>(repeats)},
+                              {"p99_min_us", *std::min_element(p99s[i].begin(), p99s[i].end())},
+                              {"p99_max_us", *std::max_element(p99s[i].begin(), p99s[i].end())},
+                              {"cpu_util_mean", avg(cpu_means[i])},
+                              {"cpu_util_stddev", avg(cpu_spreads[i])}});
+    ctx.results().AddValue(
+        name + ".throughput", "calls/s", throughput,
+        {{"offered_rate", schedule.MeanRate()}, {"answered_rate", completed[i] / seconds[i]}});
     ctx.results().AddValue(name + ".handoff", "us", handoff[i].mean_us,
                            {{"count", handoff[i].count},
                             {"p50_us", handoff[i].p50_us},

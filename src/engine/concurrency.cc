@@ -52,9 +52,9 @@ void ConcurrencyEstimator::OnCompletion(int64_t now_ns, int64_t running_ns, int6
   // the core count would hold whole requests behind parents that are merely finishing.)
   // Worker reports are untrusted: the off-CPU time is clamped to the running time.
   const double active = static_cast<double>(std::max<int64_t>(0, running_ns)) / 1e9;
-  const double off = std::min(
-      static_cast<double>(off_cpu_ns) / 1e9 + static_cast<double>(std::max<int64_t>(0, blocked_ns)) / 1e9,
-      active);
+  const double off = std::min(static_cast<double>(off_cpu_ns) / 1e9 +
+                                  static_cast<double>(std::max<int64_t>(0, blocked_ns)) / 1e9,
+                              active);
   if (!have_measured_) {
     active_s_ = active;
     off_cpu_s_ = off;
@@ -88,8 +88,7 @@ uint32_t ConcurrencyEstimator::Target(int64_t now_ns, size_t queued) const {
   // arrivals than completions and a queue that grows. The 1% slack keeps an exact demand
   // at its integer despite the sawtooth of the decaying rate counter (+-0.2% at 1000
   // calls/s, tau 300 ms).
-  double want =
-      std::ceil(coef_ * Rate(now_ns) * running_s_ + static_cast<double>(queued) - 0.01);
+  double want = std::ceil(coef_ * Rate(now_ns) * running_s_ + static_cast<double>(queued) - 0.01);
   const uint32_t hi = std::min(max_target_, CpuBound());
   const uint32_t lo = std::min(min_target_, hi);
   if (!(want >= lo)) return lo;  // also catches NaN

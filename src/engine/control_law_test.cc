@@ -116,8 +116,8 @@ class Sim {
 
  private:
   static constexpr int64_t kStep = 10 * kUs;
-  static constexpr int64_t kGap = 50 * kUs;          // DISPATCH through the engine
-  static constexpr int64_t kWorkerStart = 5 * kMs;   // fork + exec + dlopen
+  static constexpr int64_t kGap = 50 * kUs;         // DISPATCH through the engine
+  static constexpr int64_t kWorkerStart = 5 * kMs;  // fork + exec + dlopen
 
   struct Fn;
   struct Call {
@@ -185,7 +185,8 @@ class Sim {
         io.push_back(c);
       }
     }
-    const double share = std::min(1.0, static_cast<double>(cores_) / std::max<size_t>(1, on_cpu.size()));
+    const double share =
+        std::min(1.0, static_cast<double>(cores_) / std::max<size_t>(1, on_cpu.size()));
     std::unordered_map<Fn*, int> per_fn;
     for (Call* c : on_cpu) {
       c->cpu_left -= static_cast<int64_t>(share * static_cast<double>(kStep));
@@ -245,7 +246,8 @@ class Sim {
     ++fn->arrived;
     Assignment a;
     Dispatcher::AdmitResult r = fn->d->Admit(c->id, now_, &a);
-    ASSERT_TRUE(r == Dispatcher::AdmitResult::kDispatchNow || r == Dispatcher::AdmitResult::kQueued);
+    ASSERT_TRUE(r == Dispatcher::AdmitResult::kDispatchNow ||
+                r == Dispatcher::AdmitResult::kQueued);
     if (a.worker) Apply(a);
   }
 

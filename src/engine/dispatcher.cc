@@ -138,7 +138,8 @@ Dispatcher::AdmitResult Dispatcher::Admit(uint64_t call_id, int64_t now_ns, Assi
     *out = Assignment{std::move(w), id, false};
     return AdmitResult::kDispatchNow;
   }
-  PrefetchLocked(now_ns, [](uint64_t) { return true; }, out);
+  PrefetchLocked(
+      now_ns, [](uint64_t) { return true; }, out);
   return AdmitResult::kQueued;
 }
 

@@ -52,7 +52,7 @@ struct PoolOptions {
   int64_t spawn_interval_ms = 100;
   int64_t idle_timeout_ms = 30'000;
   int64_t max_crash_backoff_ms = 10'000;
-  uint32_t cores = 1;                  // the machine bound (engine.cpu_limit, resolved)
+  uint32_t cores = 1;                   // the machine bound (engine.cpu_limit, resolved)
   int64_t prefetch_max_ns = 2'000'000;  // 0: never prefetch
   // engine.cpu_limit resolved: its value, or the CPUs this process may run on when 0.
   static PoolOptions From(const config::EngineConfig& e);
@@ -95,8 +95,7 @@ class Dispatcher {
   // stack. `is_live(call_id)` filters out queued calls already answered.
   template <typename IsLive>
   bool OnWorkerFree(const std::shared_ptr<WorkerChannel>& w, uint64_t call_id, int64_t now_ns,
-                    bool completed, IsLive is_live, Assignment* out,
-                    const CallReport& report = {});
+                    bool completed, IsLive is_live, Assignment* out, const CallReport& report = {});
   // The DISPATCH of `a` could not be sent (the call was answered after it was assigned):
   // the worker never gets it. Fills *out and returns true if the worker must get another
   // call instead (as OnWorkerFree).
@@ -244,8 +243,8 @@ bool Dispatcher::OnWorkerFree(const std::shared_ptr<WorkerChannel>& w, uint64_t 
                               const CallReport& report) {
   std::lock_guard<std::mutex> lock(mu_);
   const bool hello = w->state == WorkerChannel::State::kStarting && call_id == 0;
-  const bool done = w->state == WorkerChannel::State::kBusy && w->current_call == call_id &&
-                    call_id != 0;
+  const bool done =
+      w->state == WorkerChannel::State::kBusy && w->current_call == call_id && call_id != 0;
   if (!hello && !done) return false;
   if (done && EndCallLocked(w.get(), now_ns, completed, report)) {
     // It runs its prefetched call now; hand a worker the next one ahead if calls wait.

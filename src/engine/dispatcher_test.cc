@@ -356,7 +356,7 @@ TEST_F(PrefetchTest, AnsweredPrefetchedCallFreesItsSlotAndIsSkipped) {
   ASSERT_EQ(d.Admit(2, t, &a), Admit::kQueued);
   ASSERT_TRUE(a.prefetch);
   EXPECT_EQ(d.Admit(3, t, &a), Admit::kQueueFull);  // the prefetched call counts
-  d.OnCallAbandoned(w.get(), 2);  // its deadline passed
+  d.OnCallAbandoned(w.get(), 2);                    // its deadline passed
   EXPECT_EQ(d.GetStats(t).queued, 0u);
   a = Assignment{};
   EXPECT_EQ(d.Admit(4, t, &a), Admit::kQueued);  // room again (not prefetched: w has one)

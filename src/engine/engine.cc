@@ -212,8 +212,8 @@ void Engine::SendDispatch(Assignment a) {
   }
 }
 
-void Engine::WorkerFree(const std::shared_ptr<WorkerChannel>& w, uint64_t call_id,
-                        bool completed, const CallReport& report) {
+void Engine::WorkerFree(const std::shared_ptr<WorkerChannel>& w, uint64_t call_id, bool completed,
+                        const CallReport& report) {
   Dispatcher* d = dispatchers_[w->function_id()].get();
   Assignment next;
   if (d->OnWorkerFree(w, call_id, MonotonicNowNs(), completed, IsLive(), &next, report)) {

@@ -69,7 +69,7 @@ enum class CallStatus : uint16_t {
 const char* CallStatusName(CallStatus s);
 
 inline constexpr uint16_t kFlagPayloadInShm = 1 << 0;   // payload lives in a shm region
-inline constexpr uint16_t kFlagOffCpuMeasured = 1 << 1; // kComplete: off_cpu_us is valid
+inline constexpr uint16_t kFlagOffCpuMeasured = 1 << 1;  // kComplete: off_cpu_us is valid
 
 // 64-byte header. Field order keeps every field naturally aligned.
 struct MessageHeader {
