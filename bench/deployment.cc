@@ -30,6 +30,7 @@ std::string RenderConfig(const DeploymentSpec& spec) {
     << "gateway:\n  host: 127.0.0.1\n  http_port: 0\n"
     << "engine:\n  io_threads: " << spec.io_threads << "\n";
   if (spec.max_queue > 0) y << "  max_queue: " << spec.max_queue << "\n";
+  for (const auto& [key, value] : spec.engine_keys) y << "  " << key << ": " << value << "\n";
   y << "functions:\n";
   for (const auto& f : spec.functions) {
     y << "  - name: " << f.name << "\n    handler: " << f.library

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/status.h"
@@ -29,6 +30,8 @@ struct DeploymentSpec {
   std::string name = "nightjar";  // names the scratch directory and the log file
   int io_threads = 1;
   int64_t max_queue = 0;  // 0 = default
+  // More `engine:` keys, written as given (e.g. {"prefetch_max_us", "0"}).
+  std::vector<std::pair<std::string, std::string>> engine_keys;
   std::vector<FunctionSpec> functions;
 };
 

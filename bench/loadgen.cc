@@ -21,9 +21,6 @@ namespace nightjar::bench {
 
 namespace {
 
-// Bound on the wake-up compensation (and so on the spinning before each send).
-constexpr int64_t kMaxOvershootNs = 200'000;
-
 struct Pending {
   size_t index;         // position in the schedule
   int64_t intended_ns;  // absolute CLOCK_MONOTONIC
@@ -104,7 +101,7 @@ class Generator {
       const int n = ::epoll_pwait2(epoll_.get(), events, 64, &ts, nullptr);
       if (n < 0 && errno != EINTR) return Status::FromErrno("epoll_pwait2");
       if (n == 0 && wait_ns > 0 && !all_sent) {
-        const int64_t over = std::clamp<int64_t>(MonotonicNowNs() - wake, 0, kMaxOvershootNs);
+        const int64_t over = std::clamp<int64_t>(MonotonicNowNs() - wake, 0, o_.max_spin_ns);
         overshoot_ns_ += (over - overshoot_ns_) / 8;  // EWMA over ~8 wake-ups
       }
       for (int k = 0; k < n; ++k) {

@@ -36,6 +36,11 @@ struct LoadGenOptions {
   double drain_timeout_s = 5.0;  // after the schedule, wait this long for responses
   double min_achieved_fraction = 0.99;
   bool record_samples = false;  // keep one LoadGenSample per request
+  // At most this long is spun before a send to make up for late timer wake-ups. On a
+  // machine with few cores, spinning competes with the server for CPU, and the more so
+  // the busier the server (wake-ups run later): the stage scenarios turn it off and let a
+  // request leave as late as the wake-up (its latency still counts from the intended time).
+  int64_t max_spin_ns = 200'000;
 };
 
 struct LoadGenSample {

@@ -39,15 +39,26 @@ std::string FirstLine(const std::string& path) {
 }
 
 // The commit of the source tree, read from .git without running git ("unknown" outside a
-// checkout).
+// checkout). In a linked worktree .git is a file naming the worktree's git directory,
+// whose `commondir` holds the shared refs.
 std::string GitCommit(const std::string& source_dir) {
-  const std::string git = source_dir + "/.git";
+  std::string git = source_dir + "/.git";
+  std::string common = git;
+  if (std::filesystem::is_regular_file(git)) {
+    const std::string line = FirstLine(git);
+    if (line.rfind("gitdir: ", 0) != 0) return "unknown";
+    git = line.substr(8);
+    if (!git.empty() && git.front() != '/') git = source_dir + "/" + git;
+    const std::string rel = FirstLine(git + "/commondir");
+    common = rel.empty() ? git : (rel.front() == '/' ? rel : git + "/" + rel);
+  }
   std::string head = FirstLine(git + "/HEAD");
   if (head.rfind("ref: ", 0) != 0) return head.empty() ? "unknown" : head.substr(0, 12);
   const std::string ref = head.substr(5);
   std::string sha = FirstLine(git + "/" + ref);
+  if (sha.empty()) sha = FirstLine(common + "/" + ref);
   if (sha.empty()) {
-    std::ifstream packed(git + "/packed-refs");
+    std::ifstream packed(common + "/packed-refs");
     for (std::string line; std::getline(packed, line);) {
       if (line.size() > 41 && line.substr(41) == ref) sha = line.substr(0, 40);
     }

@@ -1,5 +1,5 @@
-// Report table and target ratios (see report.h). The targets come from GitHub issue #4 and
-// DESIGN.md §1; they are reported, never asserted.
+// Report table and target ratios (see report.h). The targets come from GitHub issues #4
+// and #8 and DESIGN.md §1; they are reported, never asserted.
 #include "report.h"
 
 #include <cmath>
@@ -58,6 +58,25 @@ const std::vector<Target>& Targets() {
       {"target.internal_max_rate", "internal nop calls/s", "/s", false, 50000,
        [](const Results& r, bool* ok) {
          return Get(r, "internal.nop.max_rate", &Measurement::value, ok);
+       }},
+      // Issue #8: managed concurrency must win bursts and cost almost nothing when steady.
+      {"ratio.burst_managed_p99_over_unmanaged", "burst: managed p99 / unmanaged p99", "x", true,
+       0.7,
+       [](const Results& r, bool* ok) {
+         return Get(r, "burst.managed", &Measurement::p99, ok) /
+                Get(r, "burst.unmanaged", &Measurement::p99, ok);
+       }},
+      {"ratio.burst_managed_throughput_over_unmanaged", "burst: managed / unmanaged throughput",
+       "x", false, 0.95,
+       [](const Results& r, bool* ok) {
+         return Get(r, "burst.managed.throughput", &Measurement::value, ok) /
+                Get(r, "burst.unmanaged.throughput", &Measurement::value, ok);
+       }},
+      {"ratio.steady_managed_p99_over_unmanaged", "steady: managed p99 / unmanaged p99", "x", true,
+       1.05,
+       [](const Results& r, bool* ok) {
+         return Get(r, "steady.managed", &Measurement::p99, ok) /
+                Get(r, "steady.unmanaged", &Measurement::p99, ok);
        }},
   };
   return targets;

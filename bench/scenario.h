@@ -63,12 +63,13 @@ class BenchContext {
 };
 
 // The registry. X(name, RunFunction, "what it measures"); the list order is the run order.
-#define NIGHTJAR_BENCH_SCENARIOS(X)                                                       \
-  X("floors", RunFloors, "1 KB pipe, TCP-loopback and message-channel ping-pong")         \
-  X("grpc", RunGrpcFloor, "gRPC C++ unary over a Unix socket, 1 KB")                      \
-  X("internal", RunInternal, "internal calls: nop, chains, fan-out, payloads, CPU, rate") \
-  X("external", RunExternal, "external HTTP calls: sequential, open-loop sweep, CPU, rate")   \
-  X("burst", RunBurst, "managed vs unmanaged concurrency under bursty open-loop load")
+#define NIGHTJAR_BENCH_SCENARIOS(X)                                                         \
+  X("floors", RunFloors, "1 KB pipe, TCP-loopback and message-channel ping-pong")           \
+  X("grpc", RunGrpcFloor, "gRPC C++ unary over a Unix socket, 1 KB")                        \
+  X("internal", RunInternal, "internal calls: nop, chains, fan-out, payloads, CPU, rate")   \
+  X("external", RunExternal, "external HTTP calls: sequential, open-loop sweep, CPU, rate") \
+  X("burst", RunBurst, "managed vs unmanaged concurrency under bursty open-loop load")      \
+  X("steady", RunSteady, "managed vs unmanaged concurrency at a steady 0.8 x capacity")
 
 #define NIGHTJAR_BENCH_DECLARE(name, fn, what) Status fn(BenchContext& ctx);
 NIGHTJAR_BENCH_SCENARIOS(NIGHTJAR_BENCH_DECLARE)

@@ -59,6 +59,7 @@ int main(int argc, char** argv) {
   l_cmd->add_option("--handler", lo.handler)->required();
   l_cmd->add_option("--max-payload", lo.max_payload)->required();
   l_cmd->add_option("--engine-pid", lo.engine_pid);
+  l_cmd->add_option("--worker-nice", lo.worker_nice);
 
   nightjar::worker::WorkerOptions wo;
   CLI::App* w_cmd = app.add_subcommand("worker", "(internal) host one function worker");

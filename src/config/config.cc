@@ -302,6 +302,10 @@ void ParseEngine(const YAML::Node& node, EngineConfig& e) {
            [&](auto& v, auto& p) { e.worker_idle_timeout_ms = ReadMs(v, p, 1); }},
           {"max_crash_backoff_ms",
            [&](auto& v, auto& p) { e.max_crash_backoff_ms = ReadI64(v, p, 1, 3'600'000); }},
+          {"cpu_limit", [&](auto& v, auto& p) { e.cpu_limit = ReadU32(v, p, 0, 4096); }},
+          {"prefetch_max_us",
+           [&](auto& v, auto& p) { e.prefetch_max_us = ReadI64(v, p, 0, 1'000'000); }},
+          {"worker_nice", [&](auto& v, auto& p) { e.worker_nice = ReadInt(v, p, 0, 19); }},
           {"gateway",
            [&](auto& v, auto& p) {
              e.gateway = ReadNonEmptyString(v, p);

@@ -28,10 +28,11 @@ struct FunctionConfig {
   int64_t timeout_ms = 0;         // call deadline; 0 = engine.default_timeout_ms
   uint64_t max_payload_bytes = kDefaultMaxPayloadBytes;  // input and output, each
   std::string isolation = "process";  // only "process" today
-  // "managed": dispatch only while running < the Little's-law target (DESIGN.md §6);
-  // "unmanaged": dispatch at once up to max_workers (the kill switch, for comparison).
-  std::string concurrency = "managed";
-  double concurrency_coef = 1.0;  // target = coef x rate x running time; (0, 100]
+  // "unmanaged" (the default, by measurement: docs/concurrency.md): dispatch at once up
+  // to max_workers; "managed": dispatch only while running < the target of DESIGN.md §6
+  // (Little's law + the calls waiting, bounded by the cores the calls can fill).
+  std::string concurrency = "unmanaged";
+  double concurrency_coef = 1.0;  // target = coef x rate x running time + queued; (0, 100]
   uint32_t id = 0;                // assigned 1.. in file order (not a YAML key)
 };
 
@@ -65,6 +66,15 @@ struct EngineConfig {
   int64_t spawn_interval_ms = 100;     // at most one extra worker requested per interval
   int64_t worker_idle_timeout_ms = 30'000;  // workers above min_workers idle this long stop
   int64_t max_crash_backoff_ms = 10'000;    // cap of the crash-loop back-off
+  // Managed concurrency's machine bound: how many CPUs calls may fill (0 = the CPUs this
+  // process may run on). 0..4096.
+  uint32_t cpu_limit = 0;
+  // Prefetch: a running worker is sent its next call ahead of time when the function's
+  // calls run for at most this long (0 = never). 0..1000000 us.
+  int64_t prefetch_max_us = 2'000;
+  // Workers run this much nicer than the engine (0..19), so the engine's I/O threads win
+  // the CPU when both want it (DESIGN.md §5).
+  int worker_nice = 0;
 };
 
 struct Config {

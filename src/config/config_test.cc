@@ -76,6 +76,9 @@ engine:
   default_timeout_ms: 2500
   max_queue: 64
   gateway: gw.internal:9091
+  cpu_limit: 16
+  prefetch_max_us: 500
+  worker_nice: 5
 functions:
   - name: echo
     runtime: cpp
@@ -104,6 +107,9 @@ functions:
   EXPECT_EQ(c.engine.default_timeout_ms, 2500);
   EXPECT_EQ(c.engine.max_queue, 64u);
   EXPECT_EQ(c.engine.gateway, "gw.internal:9091");
+  EXPECT_EQ(c.engine.cpu_limit, 16u);
+  EXPECT_EQ(c.engine.prefetch_max_us, 500);
+  EXPECT_EQ(c.engine.worker_nice, 5);
 
   ASSERT_EQ(c.functions.size(), 2u);
   const FunctionConfig& echo = c.functions[0];
@@ -148,11 +154,15 @@ TEST_F(ConfigTest, DefaultsWhenSectionsOmitted) {
   EXPECT_EQ(c.engine.default_timeout_ms, 30'000);
   EXPECT_EQ(c.engine.max_queue, e.max_queue);
   EXPECT_EQ(c.engine.gateway, "127.0.0.1:10007");
+  EXPECT_EQ(c.engine.cpu_limit, 0u);  // the CPUs this process may run on
+  EXPECT_EQ(c.engine.prefetch_max_us, 2000);
+  EXPECT_EQ(c.engine.worker_nice, 0);
 
   ASSERT_EQ(c.functions.size(), 1u);
   const FunctionConfig& f = c.functions[0];
   EXPECT_EQ(f.runtime, "cpp");
   EXPECT_EQ(f.isolation, "process");
+  EXPECT_EQ(f.concurrency, "unmanaged");  // by measurement (docs/concurrency.md)
   EXPECT_EQ(f.min_workers, 1u);
   EXPECT_EQ(f.max_workers, 8u);
   EXPECT_EQ(f.timeout_ms, 0);
@@ -432,6 +442,14 @@ INSTANTIATE_TEST_SUITE_P(
                   "gateway.max_body_bytes: value 18446744073709551616 is out of range"},
         Rejection{"Uint32Overflow", WithSection("gateway: {max_connections: 4294967296}\n"),
                   "gateway.max_connections: value 4294967296 is out of range"},
+        Rejection{"CpuLimitTooBig", WithSection("engine: {cpu_limit: 4097}\n"),
+                  "engine.cpu_limit: must be between 0 and 4096, got 4097"},
+        Rejection{"CpuLimitNegative", WithSection("engine: {cpu_limit: -1}\n"),
+                  "engine.cpu_limit: expected an unsigned integer, got \"-1\""},
+        Rejection{"WorkerNiceTooBig", WithSection("engine: {worker_nice: 20}\n"),
+                  "engine.worker_nice: must be between 0 and 19, got 20"},
+        Rejection{"PrefetchTooBig", WithSection("engine: {prefetch_max_us: 1000001}\n"),
+                  "engine.prefetch_max_us: must be between 0 and 1000000, got 1000001"},
         Rejection{"Int64Overflow",
                   WithSection("engine: {default_timeout_ms: 9223372036854775808}\n"),
                   "engine.default_timeout_ms: value 9223372036854775808 is out of range"},

@@ -1,6 +1,9 @@
 // Dispatcher implementation (policy described in the header).
 #include "engine/dispatcher.h"
 
+#include <sched.h>
+#include <unistd.h>
+
 #include <algorithm>
 
 namespace nightjar::engine {
@@ -17,6 +20,15 @@ PoolOptions PoolOptions::From(const config::EngineConfig& e) {
   o.spawn_interval_ms = e.spawn_interval_ms;
   o.idle_timeout_ms = e.worker_idle_timeout_ms;
   o.max_crash_backoff_ms = e.max_crash_backoff_ms;
+  o.prefetch_max_ns = e.prefetch_max_us * 1000;
+  o.cores = e.cpu_limit;
+  if (o.cores == 0) {
+    // The CPUs this process may run on (taskset, cpuset), else those online.
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof(set), &set) == 0) o.cores = CPU_COUNT(&set);
+    if (o.cores == 0) o.cores = static_cast<uint32_t>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
+  }
   return o;
 }
 
@@ -24,10 +36,11 @@ Dispatcher::Dispatcher(const config::FunctionConfig& fn, PoolOptions options)
     : config_(fn),
       options_(options),
       managed_(fn.concurrency != "unmanaged"),
-      estimator_(fn.concurrency_coef, options.smoothing_ms, fn.min_workers, fn.max_workers) {}
+      estimator_(fn.concurrency_coef, options.smoothing_ms, fn.min_workers, fn.max_workers,
+                 options.cores) {}
 
 uint32_t Dispatcher::TargetLocked(int64_t now_ns) const {
-  return managed_ ? estimator_.Target(now_ns) : config_.max_workers;
+  return managed_ ? estimator_.Target(now_ns, pending_.size()) : config_.max_workers;
 }
 
 bool Dispatcher::CanRunMoreLocked(int64_t now_ns) const {
@@ -40,40 +53,130 @@ void Dispatcher::MarkBusyLocked(WorkerChannel* w, uint64_t call_id, int64_t now_
   w->current_call = call_id;
   w->dispatch_ns = now_ns;
   w->children = 0;
+  w->children_ns = 0;
+  w->abandoned = false;
+  w->back_to_back = false;
   ++busy_;
+}
+
+bool Dispatcher::EndCallLocked(WorkerChannel* w, int64_t now_ns, bool completed,
+                               const CallReport& report) {
+  // A call taken straight after the previous one: the slot's idle time in between.
+  if (w->back_to_back && report.sent_ns > 0 && report.processing_ns >= 0) {
+    handoff_.Record(report.sent_ns - report.processing_ns - w->prev_end_ns);
+  }
+  w->prev_end_ns = report.sent_ns;
+  w->back_to_back = false;
+  if (w->children > 0) w->children_ns += now_ns - w->children_since_ns;
+  if (completed && !w->abandoned) {
+    estimator_.OnCompletion(now_ns, now_ns - w->dispatch_ns, w->children_ns, report.off_cpu_ns);
+  }
+  if (w->children > 0 || w->abandoned) --blocked_;
+  w->children = 0;
+  w->children_ns = 0;
+  w->abandoned = false;
+  if (w->next_call == 0) {
+    --busy_;
+    return false;
+  }
+  // The worker went on to its prefetched call when it wrote this completion.
+  w->current_call = w->next_call;
+  w->dispatch_ns = now_ns;
+  w->abandoned = w->next_abandoned;
+  if (w->abandoned) {
+    ++blocked_;
+  } else {
+    --prefetched_;
+  }
+  w->next_call = 0;
+  w->next_abandoned = false;
+  w->back_to_back = w->prev_end_ns > 0;
+  return true;
+}
+
+std::shared_ptr<WorkerChannel> Dispatcher::PrefetchTargetLocked(int64_t now_ns) {
+  if (options_.prefetch_max_ns <= 0 || pending_.empty()) return nullptr;
+  if (!idle_.empty() && CanRunMoreLocked(now_ns)) return nullptr;  // it can run now
+  // Only short calls: a prefetched call waits for its worker's current call, however long
+  // that takes, where a queued one goes to whichever worker frees first. Below a few ms
+  // the hand-off gap (tens to hundreds of us) is worth that; above, it is not.
+  const double running_s = estimator_.RunningTime();
+  if (!(running_s > 0) || running_s * 1e9 > static_cast<double>(options_.prefetch_max_ns)) {
+    return nullptr;
+  }
+  // The running worker that has been at its call the longest is likely to finish first.
+  const std::shared_ptr<WorkerChannel>* best = nullptr;
+  for (auto& w : workers_) {
+    if (w->state != WorkerChannel::State::kBusy || w->next_call != 0 || w->children > 0 ||
+        w->abandoned) {
+      continue;
+    }
+    if (best == nullptr || w->dispatch_ns < (*best)->dispatch_ns) best = &w;
+  }
+  return best ? *best : nullptr;
 }
 
 Dispatcher::AdmitResult Dispatcher::Admit(uint64_t call_id, int64_t now_ns, Assignment* out) {
   std::lock_guard<std::mutex> lock(mu_);
   estimator_.OnArrival(now_ns);
-  if (!idle_.empty() && pending_.empty() && CanRunMoreLocked(now_ns)) {
-    std::shared_ptr<WorkerChannel> w = std::move(idle_.back());
-    idle_.pop_back();
-    MarkBusyLocked(w.get(), call_id, now_ns);
-    *out = Assignment{std::move(w), call_id};
-    return AdmitResult::kDispatchNow;
-  }
   if (busy_ + static_cast<int>(idle_.size()) == 0 && now_ns < backoff_until_ns_) {
     return AdmitResult::kCrashLooping;
   }
-  if (pending_.size() >= options_.max_queue) return AdmitResult::kQueueFull;
+  if (pending_.size() + static_cast<size_t>(prefetched_) >= options_.max_queue) {
+    return AdmitResult::kQueueFull;
+  }
+  // Queued first, so the target's drain term counts this call among those waiting.
   pending_.push_back(call_id);
+  if (!idle_.empty() && CanRunMoreLocked(now_ns)) {
+    // The head, normally this call. A head already answered is caught when its
+    // DISPATCH is refused (Engine::SendDispatch).
+    uint64_t id = pending_.front();
+    pending_.pop_front();
+    std::shared_ptr<WorkerChannel> w = std::move(idle_.back());
+    idle_.pop_back();
+    MarkBusyLocked(w.get(), id, now_ns);
+    *out = Assignment{std::move(w), id, false};
+    return AdmitResult::kDispatchNow;
+  }
+  PrefetchLocked(
+      now_ns, [](uint64_t) { return true; }, out);
   return AdmitResult::kQueued;
 }
 
-void Dispatcher::OnChildStarted(WorkerChannel* w, uint64_t parent_call) {
+void Dispatcher::OnChildStarted(WorkerChannel* w, uint64_t parent_call, int64_t now_ns) {
   std::lock_guard<std::mutex> lock(mu_);
   if (w->state != WorkerChannel::State::kBusy || w->current_call != parent_call) return;
-  if (w->children++ == 0) ++blocked_;
+  UpdateBlockedLocked(w, now_ns, [w] { ++w->children; });
 }
 
-void Dispatcher::OnChildFinished(WorkerChannel* w, uint64_t parent_call) {
+void Dispatcher::OnChildFinished(WorkerChannel* w, uint64_t parent_call, int64_t now_ns) {
   std::lock_guard<std::mutex> lock(mu_);
   if (w->state != WorkerChannel::State::kBusy || w->current_call != parent_call ||
       w->children == 0) {
     return;
   }
-  if (--w->children == 0) --blocked_;
+  UpdateBlockedLocked(w, now_ns, [w] { --w->children; });
+}
+
+void Dispatcher::OnCallAbandoned(WorkerChannel* w, uint64_t call) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (w->state != WorkerChannel::State::kBusy || call == 0) return;
+  if (w->current_call == call) {
+    UpdateBlockedLocked(w, 0, [w] { w->abandoned = true; });
+  } else if (w->next_call == call && !w->next_abandoned) {
+    w->next_abandoned = true;  // the worker skips it; its queue slot is free now
+    --prefetched_;
+  }
+}
+
+bool Dispatcher::Withdraw(uint64_t call_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  // Calls usually expire in arrival order (most share their function's timeout), so the
+  // one to remove is at or near the front: the search is short in practice.
+  auto it = std::find(pending_.begin(), pending_.end(), call_id);
+  if (it == pending_.end()) return false;
+  pending_.erase(it);
+  return true;
 }
 
 void Dispatcher::AddStarting(std::shared_ptr<WorkerChannel> w) {
@@ -82,19 +185,25 @@ void Dispatcher::AddStarting(std::shared_ptr<WorkerChannel> w) {
   workers_.push_back(std::move(w));
 }
 
-uint64_t Dispatcher::RemoveWorker(WorkerChannel* w, int64_t now_ns) {
+uint64_t Dispatcher::RemoveWorker(WorkerChannel* w, int64_t now_ns, uint64_t* prefetched) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (prefetched != nullptr) *prefetched = 0;
   if (w->state == WorkerChannel::State::kDead) return 0;
   uint64_t call = 0;
   if (w->state == WorkerChannel::State::kBusy) {
     call = w->current_call;
+    if (prefetched != nullptr) *prefetched = w->next_call;
+    if (w->next_call != 0 && !w->next_abandoned) --prefetched_;
+    w->next_call = 0;
+    w->next_abandoned = false;
     --busy_;
-    if (w->children > 0) --blocked_;
-    estimator_.OnCompletion(now_ns, now_ns - w->dispatch_ns);
+    if (w->children > 0 || w->abandoned) --blocked_;
+    if (!w->abandoned) estimator_.OnCompletion(now_ns, now_ns - w->dispatch_ns);
   }
   w->state = WorkerChannel::State::kDead;
   w->current_call = 0;
   w->children = 0;
+  w->abandoned = false;
   auto same = [w](const std::shared_ptr<WorkerChannel>& p) { return p.get() == w; };
   idle_.erase(std::remove_if(idle_.begin(), idle_.end(), same), idle_.end());
   workers_.erase(std::remove_if(workers_.begin(), workers_.end(), same), workers_.end());
@@ -110,7 +219,7 @@ int Dispatcher::WorkersToStart(int64_t now_ns) {
   // Growth: calls wait, nothing idle or starting, and the effective pool (live workers
   // not blocked on children) is below the target. The interval check lets a request
   // through once the interval *has* passed (Nightcore's released code had it inverted).
-  if (pending_.empty() || !idle_.empty()) return 0;
+  if ((pending_.empty() && prefetched_ == 0) || !idle_.empty()) return 0;
   if (static_cast<uint32_t>(live) >= config_.max_workers) return 0;
   for (auto& w : workers_) {
     if (w->state == WorkerChannel::State::kStarting) return 0;
@@ -176,11 +285,18 @@ Dispatcher::Stats Dispatcher::GetStats(int64_t now_ns) {
   s.idle = static_cast<int>(idle_.size());
   s.busy = busy_;
   s.blocked = blocked_;
-  s.queued = pending_.size();
+  s.prefetched = static_cast<size_t>(prefetched_);
+  s.queued = pending_.size() + s.prefetched;
   s.target = TargetLocked(now_ns);
   s.rate = estimator_.Rate(now_ns);
   s.running_time_s = estimator_.RunningTime();
+  s.cpu_share = estimator_.CpuShare();
+  s.cpu_bound = estimator_.CpuBound();
   s.backoff_ms = std::max<int64_t>(0, backoff_until_ns_ - now_ns) / kMs;
+  s.handoffs = handoff_.count();
+  s.handoff_mean_us = handoff_.mean_ns() / 1e3;
+  s.handoff_p50_us = handoff_.PercentileNs(50) / 1e3;
+  s.handoff_p99_us = handoff_.PercentileNs(99) / 1e3;
   return s;
 }
 

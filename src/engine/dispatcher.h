@@ -1,16 +1,24 @@
-// Dispatcher: the per-function scheduler with managed concurrency (DESIGN.md §6).
+// Dispatcher: the per-function scheduler with managed concurrency (DESIGN.md §6,
+// docs/concurrency.md).
 //
 //   * Idle workers form a LIFO stack (the warmest is reused first); pending calls a FIFO.
 //   * Managed concurrency: a call is dispatched only while the number of *running* calls is
-//     below the ConcurrencyEstimator's target; the rest wait here instead of
+//     below the ConcurrencyEstimator's target (Little's law + one slot per waiting call,
+//     bounded by the cores the calls' CPU share can fill); the rest wait here instead of
 //     oversubscribing the CPUs. "Running" excludes workers blocked on their own child
 //     calls (they use no CPU, and counting them would deadlock recursive call graphs such
 //     as chain -> chain -> chain) and workers still busy with a call whose deadline
 //     already answered it (abandoned work must not hold new calls back).
 //   * Unmanaged ("concurrency: unmanaged"): dispatch whenever a worker is idle, growing the
 //     pool up to max_workers -- the kill switch, for comparison.
+//   * Prefetch (hides the hand-off gap): when calls must wait and the function's calls are
+//     short (running time <= prefetch_max_ns), a running worker is sent the head of the
+//     queue before it finishes -- at most one such call per worker, to the worker that has
+//     been running longest. The worker starts it the moment it writes its completion,
+//     without a round trip through the engine; the engine counts it as running from that
+//     completion on. A prefetched call is still "queued" for max_queue and /status.
 //   * Pool: min_workers (at least one) are started ahead of need. One more worker is
-//     requested when calls are queued, none is idle or starting, and the effective pool is
+//     requested when calls wait, none is idle or starting, and the effective pool is
 //     below the target (max_workers when unmanaged) -- at most one request per spawn
 //     interval. Workers above min_workers that stay idle past the idle timeout are reaped.
 //   * Crash loop: a worker that dies before saying hello is a start failure; consecutive
@@ -33,6 +41,7 @@
 
 #include "config/config.h"
 #include "engine/concurrency.h"
+#include "engine/handoff_stats.h"
 #include "engine/worker_channel.h"
 
 namespace nightjar::engine {
@@ -43,13 +52,26 @@ struct PoolOptions {
   int64_t spawn_interval_ms = 100;
   int64_t idle_timeout_ms = 30'000;
   int64_t max_crash_backoff_ms = 10'000;
+  uint32_t cores = 1;                   // the machine bound (engine.cpu_limit, resolved)
+  int64_t prefetch_max_ns = 2'000'000;  // 0: never prefetch
+  // engine.cpu_limit resolved: its value, or the CPUs this process may run on when 0.
   static PoolOptions From(const config::EngineConfig& e);
 };
 
-// A call paired with the worker that must run it now (already marked busy).
+// A call paired with the worker that must receive it now (its DISPATCH is to be sent).
+// `prefetch`: the worker is busy and will start the call when it finishes its current one.
 struct Assignment {
   std::shared_ptr<WorkerChannel> worker;
   uint64_t call_id = 0;
+  bool prefetch = false;
+};
+
+// What a worker's COMPLETE (or COMPLETE_NOTICE) says about the call it finished. Worker
+// messages are untrusted: these only feed statistics, clamped where they are used.
+struct CallReport {
+  int64_t sent_ns = 0;         // when the worker wrote the COMPLETE (0: unknown)
+  int64_t processing_ns = -1;  // time the call spent in the function (-1: unknown)
+  int64_t off_cpu_ns = -1;     // measured voluntary off-CPU time (-1: not measured)
 };
 
 class Dispatcher {
@@ -60,35 +82,51 @@ class Dispatcher {
   bool managed() const { return managed_; }
 
   enum class AdmitResult { kDispatchNow, kQueued, kQueueFull, kCrashLooping };
-  // Admits a new call: assigns it to an idle worker (*out), queues it, or refuses it.
+  // Admits a new call: queues it and, if the target allows and a worker is idle, assigns
+  // the head of the queue (this call, unless older ones wait) to it (kDispatchNow, *out);
+  // or it stays queued (kQueued; *out may then hold a prefetch to send); or it is refused.
   AdmitResult Admit(uint64_t call_id, int64_t now_ns, Assignment* out);
 
   // The worker finished `call_id` (completed = true: its running time feeds the
-  // estimate), or was handed `call_id` after it was answered (completed = false), or just
-  // said hello (call_id 0, worker starting). Anything else -- a stray or repeated
-  // completion from a misbehaving worker -- is ignored. Fills *out and returns true if
-  // the worker must run a queued call next; else it goes on the idle stack.
-  // `is_live(call_id)` filters out queued calls already answered.
+  // estimate), or said hello (call_id 0, worker starting). Anything else -- a stray or
+  // repeated completion from a misbehaving worker -- is ignored. If the worker had a
+  // prefetched call, it is running that one now and stays busy. Otherwise, fills *out and
+  // returns true if the worker must run a queued call next; else it goes on the idle
+  // stack. `is_live(call_id)` filters out queued calls already answered.
   template <typename IsLive>
   bool OnWorkerFree(const std::shared_ptr<WorkerChannel>& w, uint64_t call_id, int64_t now_ns,
-                    bool completed, IsLive is_live, Assignment* out);
+                    bool completed, IsLive is_live, Assignment* out, const CallReport& report = {});
+  // The DISPATCH of `a` could not be sent (the call was answered after it was assigned):
+  // the worker never gets it. Fills *out and returns true if the worker must get another
+  // call instead (as OnWorkerFree).
+  template <typename IsLive>
+  bool OnDispatchRefused(const Assignment& a, int64_t now_ns, IsLive is_live, Assignment* out);
   // Pairs idle workers with queued calls while the target allows (after the target rose,
-  // or a running worker blocked on a child call).
+  // or a running worker blocked on a child call), then hands running workers their
+  // prefetched call where prefetch applies.
   template <typename IsLive>
   std::vector<Assignment> TakeDispatchable(int64_t now_ns, IsLive is_live);
 
   // A busy worker of this function, running `parent_call`, started / finished waiting for
   // a child call. Ignored if the worker has moved on to another call.
-  void OnChildStarted(WorkerChannel* w, uint64_t parent_call);
-  void OnChildFinished(WorkerChannel* w, uint64_t parent_call);
-  // The worker's call was answered without it (deadline): until the worker finishes, it
-  // no longer counts as running, so new calls are not held behind abandoned work.
-  void OnCallAbandoned(WorkerChannel* w, uint64_t call) { OnChildStarted(w, call); }
+  void OnChildStarted(WorkerChannel* w, uint64_t parent_call, int64_t now_ns);
+  void OnChildFinished(WorkerChannel* w, uint64_t parent_call, int64_t now_ns);
+  // The worker's call (running or prefetched) was answered without it (deadline). A
+  // running one no longer counts as running until the worker finishes, so new calls are
+  // not held behind abandoned work, and its running time does not feed the estimate (it
+  // says nothing about the function's normal calls); a prefetched one stops counting as
+  // queued (the worker skips it: its deadline has passed). Ignored for other calls.
+  void OnCallAbandoned(WorkerChannel* w, uint64_t call);
+  // A queued call was answered without running (its deadline passed): it leaves the
+  // queue at once, freeing its slot under max_queue. False if it was not queued (already
+  // handed to a worker, or never queued).
+  bool Withdraw(uint64_t call_id);
 
   // Pool management.
   void AddStarting(std::shared_ptr<WorkerChannel> w);
-  // Removes a worker that died or is being reaped; returns the call it was running (0 none).
-  uint64_t RemoveWorker(WorkerChannel* w, int64_t now_ns);
+  // Removes a worker that died or is being reaped; returns the call it was running (0
+  // none) and, in *prefetched, the call it had been sent ahead (0 none).
+  uint64_t RemoveWorker(WorkerChannel* w, int64_t now_ns, uint64_t* prefetched = nullptr);
   // How many workers to start now (initial pool, replacements, growth; 0 while backing off).
   int WorkersToStart(int64_t now_ns);
   // Idle workers above min_workers idle longer than the timeout, removed from the pool.
@@ -101,10 +139,15 @@ class Dispatcher {
 
   struct Stats {
     int starting = 0, idle = 0, busy = 0, blocked = 0;
-    size_t queued = 0;
+    size_t queued = 0;      // waiting: in the queue, or prefetched and not started
+    size_t prefetched = 0;  // of which prefetched
     uint32_t target = 0;
-    double rate = 0, running_time_s = 0;
+    double rate = 0, running_time_s = 0, cpu_share = 1;
+    uint32_t cpu_bound = 0;
     int64_t backoff_ms = 0;
+    // Hand-off gap between back-to-back calls of one worker (HandoffStats).
+    uint64_t handoffs = 0;
+    double handoff_mean_us = 0, handoff_p50_us = 0, handoff_p99_us = 0;
   };
   Stats GetStats(int64_t now_ns);
   int ready_workers();
@@ -116,8 +159,26 @@ class Dispatcher {
   bool CanRunMoreLocked(int64_t now_ns) const;
   uint32_t TargetLocked(int64_t now_ns) const;
   void MarkBusyLocked(WorkerChannel* w, uint64_t call_id, int64_t now_ns);
+  // The worker's current call ended (completed, or never received): accounting, and the
+  // hand-off statistics. Leaves the worker busy with its prefetched call if it has one
+  // (returns true), else not busy (the caller decides: next call or idle).
+  bool EndCallLocked(WorkerChannel* w, int64_t now_ns, bool completed, const CallReport& report);
+  template <typename IsLive>
+  bool NextOrIdleLocked(const std::shared_ptr<WorkerChannel>& w, int64_t now_ns, bool took_over,
+                        IsLive is_live, Assignment* out);
+  // The running worker that should receive the head of the queue ahead of time, or
+  // nullptr when prefetch does not apply now (disabled, nothing waits, an idle worker may
+  // take the call, calls too long, no running worker without a prefetched call).
+  std::shared_ptr<WorkerChannel> PrefetchTargetLocked(int64_t now_ns);
+  // Sends the head of the queue ahead to the PrefetchTargetLocked() worker; false if none.
+  template <typename IsLive>
+  bool PrefetchLocked(int64_t now_ns, IsLive is_live, Assignment* out);
   template <typename IsLive>
   uint64_t PopLiveLocked(IsLive is_live);
+  // Whether a busy worker is held back from counting as running (blocked on a child call,
+  // or its call was abandoned); updates blocked_ after `change` mutates the worker.
+  template <typename Change>
+  void UpdateBlockedLocked(WorkerChannel* w, int64_t now_ns, Change change);
 
   const config::FunctionConfig& config_;
   const PoolOptions options_;
@@ -128,10 +189,12 @@ class Dispatcher {
   std::vector<std::shared_ptr<WorkerChannel>> idle_;     // LIFO
   std::deque<uint64_t> pending_;                          // FIFO of call ids
   int busy_ = 0;
-  int blocked_ = 0;  // busy workers waiting on at least one child call
+  int blocked_ = 0;     // busy workers waiting on a child call, or running abandoned work
+  int prefetched_ = 0;  // live (not abandoned) prefetched calls not yet started
   int64_t last_spawn_request_ns_ = 0;
   int start_failures_ = 0;
   int64_t backoff_until_ns_ = 0;
+  HandoffStats handoff_;
 };
 
 template <typename IsLive>
@@ -144,23 +207,26 @@ uint64_t Dispatcher::PopLiveLocked(IsLive is_live) {
   return 0;
 }
 
+template <typename Change>
+void Dispatcher::UpdateBlockedLocked(WorkerChannel* w, int64_t now_ns, Change change) {
+  const bool before = w->children > 0 || w->abandoned;
+  const bool waiting = w->children > 0;
+  change();
+  const bool after = w->children > 0 || w->abandoned;
+  blocked_ += static_cast<int>(after) - static_cast<int>(before);
+  // Time spent waiting on children: not part of the call's active (CPU-relevant) time.
+  if (!waiting && w->children > 0) w->children_since_ns = now_ns;
+  if (waiting && w->children == 0) w->children_ns += now_ns - w->children_since_ns;
+}
+
 template <typename IsLive>
-bool Dispatcher::OnWorkerFree(const std::shared_ptr<WorkerChannel>& w, uint64_t call_id,
-                              int64_t now_ns, bool completed, IsLive is_live, Assignment* out) {
-  std::lock_guard<std::mutex> lock(mu_);
-  const bool hello = w->state == WorkerChannel::State::kStarting && call_id == 0;
-  const bool done = w->state == WorkerChannel::State::kBusy && w->current_call == call_id;
-  if (!hello && !done) return false;
-  if (done) {
-    --busy_;
-    if (w->children > 0) --blocked_;
-    w->children = 0;
-    if (completed) estimator_.OnCompletion(now_ns, now_ns - w->dispatch_ns);
-  }
+bool Dispatcher::NextOrIdleLocked(const std::shared_ptr<WorkerChannel>& w, int64_t now_ns,
+                                  bool took_over, IsLive is_live, Assignment* out) {
   if (CanRunMoreLocked(now_ns)) {
     if (uint64_t id = PopLiveLocked(is_live)) {
       MarkBusyLocked(w.get(), id, now_ns);
-      *out = Assignment{w, id};
+      w->back_to_back = took_over && w->prev_end_ns > 0;
+      *out = Assignment{w, id, false};
       return true;
     }
   }
@@ -169,6 +235,41 @@ bool Dispatcher::OnWorkerFree(const std::shared_ptr<WorkerChannel>& w, uint64_t 
   w->idle_since_ns = now_ns;
   idle_.push_back(w);
   return false;
+}
+
+template <typename IsLive>
+bool Dispatcher::OnWorkerFree(const std::shared_ptr<WorkerChannel>& w, uint64_t call_id,
+                              int64_t now_ns, bool completed, IsLive is_live, Assignment* out,
+                              const CallReport& report) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const bool hello = w->state == WorkerChannel::State::kStarting && call_id == 0;
+  const bool done =
+      w->state == WorkerChannel::State::kBusy && w->current_call == call_id && call_id != 0;
+  if (!hello && !done) return false;
+  if (done && EndCallLocked(w.get(), now_ns, completed, report)) {
+    // It runs its prefetched call now; hand a worker the next one ahead if calls wait.
+    return PrefetchLocked(now_ns, is_live, out);
+  }
+  return NextOrIdleLocked(w, now_ns, done, is_live, out);
+}
+
+template <typename IsLive>
+bool Dispatcher::OnDispatchRefused(const Assignment& a, int64_t now_ns, IsLive is_live,
+                                   Assignment* out) {
+  std::lock_guard<std::mutex> lock(mu_);
+  WorkerChannel* w = a.worker.get();
+  if (w->state != WorkerChannel::State::kBusy) return false;
+  if (w->next_call == a.call_id) {  // a prefetch that never left: forget it
+    if (!w->next_abandoned) --prefetched_;
+    w->next_call = 0;
+    w->next_abandoned = false;
+    return false;
+  }
+  if (w->current_call != a.call_id) return false;
+  // The worker never received its current call (possibly a prefetched one promoted
+  // meanwhile): it is free, unless it has a prefetched call of its own.
+  if (EndCallLocked(w, now_ns, false, CallReport{})) return false;
+  return NextOrIdleLocked(a.worker, now_ns, false, is_live, out);
 }
 
 template <typename IsLive>
@@ -181,9 +282,23 @@ std::vector<Assignment> Dispatcher::TakeDispatchable(int64_t now_ns, IsLive is_l
     std::shared_ptr<WorkerChannel> w = std::move(idle_.back());
     idle_.pop_back();
     MarkBusyLocked(w.get(), id, now_ns);
-    out.push_back(Assignment{std::move(w), id});
+    out.push_back(Assignment{std::move(w), id, false});
   }
+  for (Assignment a; PrefetchLocked(now_ns, is_live, &a);) out.push_back(std::move(a));
   return out;
+}
+
+template <typename IsLive>
+bool Dispatcher::PrefetchLocked(int64_t now_ns, IsLive is_live, Assignment* out) {
+  std::shared_ptr<WorkerChannel> t = PrefetchTargetLocked(now_ns);
+  if (t == nullptr) return false;
+  uint64_t id = PopLiveLocked(is_live);
+  if (id == 0) return false;
+  t->next_call = id;
+  t->next_abandoned = false;
+  ++prefetched_;
+  *out = Assignment{std::move(t), id, true};
+  return true;
 }
 
 }  // namespace nightjar::engine

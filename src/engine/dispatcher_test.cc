@@ -181,6 +181,239 @@ TEST_F(DispatcherTest, QueueFullAtMaxQueue) {
   EXPECT_EQ(d.GetStats(kT0).queued, 0u);
 }
 
+TEST_F(DispatcherTest, WithdrawnCallsFreeTheirQueueSlotsAtOnce) {
+  // The issue #8 case: max_queue 3, one worker running a call, three queued calls whose
+  // deadlines pass: their slots must be free again, not held until a worker pops them.
+  opts_.max_queue = 3;
+  fn_.max_workers = 1;
+  Dispatcher d(fn_, opts_);
+  auto w = AddIdle(&d);
+  Assignment a;
+  ASSERT_EQ(d.Admit(1, kT0, &a), Admit::kDispatchNow);
+  for (uint64_t id = 2; id <= 4; ++id) ASSERT_EQ(d.Admit(id, kT0, &a), Admit::kQueued);
+  EXPECT_EQ(d.Admit(5, kT0, &a), Admit::kQueueFull);
+  EXPECT_TRUE(d.Withdraw(3));  // out of order
+  EXPECT_TRUE(d.Withdraw(2));
+  EXPECT_TRUE(d.Withdraw(4));
+  EXPECT_FALSE(d.Withdraw(4));  // twice: nothing more
+  EXPECT_FALSE(d.Withdraw(1));  // running, not queued
+  EXPECT_EQ(d.GetStats(kT0).queued, 0u);
+  EXPECT_EQ(d.Admit(6, kT0, &a), Admit::kQueued);
+  EXPECT_EQ(Free(&d, w), 6u);  // the worker takes the one live call
+}
+
+TEST_F(DispatcherTest, AbandonedCallsDoNotFeedTheEstimate) {
+  fn_.concurrency = "managed";
+  Dispatcher d(fn_, opts_);
+  auto w = AddIdle(&d);
+  Assignment a;
+  // Two normal 10 ms calls set the running time.
+  for (uint64_t id = 1; id <= 2; ++id) {
+    int64_t t = kT0 + static_cast<int64_t>(id) * 100 * kMs;
+    ASSERT_EQ(d.Admit(id, t, &a), Admit::kDispatchNow);
+    EXPECT_EQ(Free(&d, w, t + 10 * kMs), 0u);
+  }
+  EXPECT_NEAR(d.GetStats(kT0 + kMs).running_time_s, 0.010, 1e-9);
+  // An 8 s call answered by its deadline: the worker is blocked until it returns, and
+  // its running time is not a sample of the function's calls.
+  const int64_t t = kT0 + 1000 * kMs;
+  ASSERT_EQ(d.Admit(3, t, &a), Admit::kDispatchNow);
+  d.OnCallAbandoned(w.get(), 3);
+  d.OnCallAbandoned(w.get(), 3);  // twice: counted once
+  EXPECT_EQ(d.GetStats(t).blocked, 1);
+  d.OnChildStarted(w.get(), 3, kT0);  // the abandoned call may still make child calls
+  d.OnChildFinished(w.get(), 3, kT0);
+  EXPECT_EQ(d.GetStats(t).blocked, 1);
+  EXPECT_EQ(Free(&d, w, t + 8000 * kMs), 0u);
+  Dispatcher::Stats s = d.GetStats(t + 8000 * kMs);
+  EXPECT_NEAR(s.running_time_s, 0.010, 1e-9);
+  EXPECT_EQ(s.blocked, 0);
+  EXPECT_EQ(s.busy, 0);
+  // The same for a worker that dies while its abandoned call runs.
+  ASSERT_EQ(d.Admit(4, t, &a), Admit::kDispatchNow);
+  d.OnCallAbandoned(w.get(), 4);
+  EXPECT_EQ(d.RemoveWorker(w.get(), t + 9000 * kMs), 4u);
+  s = d.GetStats(t + 9000 * kMs);
+  EXPECT_NEAR(s.running_time_s, 0.010, 1e-9);
+  EXPECT_EQ(s.blocked, 0);
+}
+
+// Prefetch: a managed function with short calls (1 ms) on a 1-core machine: one call runs,
+// the next waits -- and goes ahead to the worker that will run it.
+class PrefetchTest : public DispatcherTest {
+ protected:
+  PrefetchTest() {
+    fn_.concurrency = "managed";
+    fn_.max_workers = 4;
+    opts_.cores = 1;
+    opts_.prefetch_max_ns = 2 * kMs;
+  }
+  // Runs and completes one 1 ms call on `w`, so the running time is known.
+  void Warm(Dispatcher* d, const std::shared_ptr<WorkerChannel>& w) {
+    Assignment a;
+    ASSERT_EQ(d->Admit(1000, kT0, &a), Admit::kDispatchNow);
+    ASSERT_EQ(a.worker, w);
+    EXPECT_EQ(Free(d, w, kT0 + kMs), 0u);
+  }
+};
+
+TEST_F(PrefetchTest, TheNextCallGoesAheadAndStartsAtTheCompletion) {
+  Dispatcher d(fn_, opts_);
+  auto w1 = AddIdle(&d), w2 = AddIdle(&d);
+  Warm(&d, w2);
+  const int64_t t = kT0 + 10 * kMs;
+  Assignment a;
+  ASSERT_EQ(d.Admit(1, t, &a), Admit::kDispatchNow);  // w2 (LIFO), the one core
+  auto runner = a.worker;
+  a = Assignment{};
+  ASSERT_EQ(d.Admit(2, t, &a), Admit::kQueued);  // at the bound (1 core)...
+  ASSERT_NE(a.worker, nullptr);                  // ...but sent ahead
+  EXPECT_TRUE(a.prefetch);
+  EXPECT_EQ(a.worker, runner);
+  EXPECT_EQ(a.call_id, 2u);
+  Dispatcher::Stats s = d.GetStats(t);
+  EXPECT_EQ(s.queued, 1u);  // still waiting, as far as anyone can tell
+  EXPECT_EQ(s.prefetched, 1u);
+  EXPECT_EQ(s.busy, 1);
+  // A third call waits in the queue: one prefetched call per worker, and w1 is idle but
+  // the bound holds it back.
+  a = Assignment{};
+  ASSERT_EQ(d.Admit(3, t, &a), Admit::kQueued);
+  EXPECT_EQ(a.worker, nullptr);
+  // The runner finishes call 1: it is already on call 2 (still busy, running unchanged)
+  // and gets call 3 ahead.
+  CallReport report{t + kMs, kMs, 0};
+  ASSERT_TRUE(d.OnWorkerFree(runner, 1, t + kMs, true, AllLive(), &a, report));
+  EXPECT_TRUE(a.prefetch);
+  EXPECT_EQ(a.worker, runner);
+  EXPECT_EQ(a.call_id, 3u);
+  EXPECT_EQ(runner->current_call, 2u);
+  EXPECT_EQ(runner->state, State::kBusy);
+  s = d.GetStats(t + kMs);
+  EXPECT_EQ(s.busy, 1);
+  EXPECT_EQ(s.queued, 1u);
+  // The hand-off from 2 to 3 is measured from the worker's own stamps: 5 us here.
+  report = CallReport{t + 2 * kMs, kMs - 5'000, 0};
+  EXPECT_FALSE(d.OnWorkerFree(runner, 2, t + 2 * kMs, true, AllLive(), &a, report));
+  report = CallReport{t + 3 * kMs, kMs - 5'000, 0};
+  EXPECT_FALSE(d.OnWorkerFree(runner, 3, t + 3 * kMs, true, AllLive(), &a, report));
+  s = d.GetStats(t + 3 * kMs);
+  EXPECT_EQ(s.busy, 0);
+  EXPECT_EQ(s.idle, 2);
+  EXPECT_EQ(s.queued, 0u);
+  EXPECT_EQ(s.handoffs, 2u);
+  EXPECT_LE(s.handoff_p99_us, 6.0);
+  (void)w1;
+}
+
+TEST_F(PrefetchTest, NotForLongCallsNorWhenDisabledNorForBlockedWorkers) {
+  {
+    Dispatcher d(fn_, opts_);
+    auto w = AddIdle(&d);
+    Assignment a;
+    ASSERT_EQ(d.Admit(1000, kT0, &a), Admit::kDispatchNow);
+    EXPECT_EQ(Free(&d, w, kT0 + 5 * kMs), 0u);  // 5 ms calls: over prefetch_max
+    ASSERT_EQ(d.Admit(1, kT0 + 10 * kMs, &a), Admit::kDispatchNow);
+    a = Assignment{};
+    EXPECT_EQ(d.Admit(2, kT0 + 10 * kMs, &a), Admit::kQueued);
+    EXPECT_EQ(a.worker, nullptr);
+  }
+  {
+    opts_.prefetch_max_ns = 0;
+    Dispatcher d(fn_, opts_);
+    auto w = AddIdle(&d);
+    Warm(&d, w);
+    Assignment a;
+    ASSERT_EQ(d.Admit(1, kT0 + 10 * kMs, &a), Admit::kDispatchNow);
+    a = Assignment{};
+    EXPECT_EQ(d.Admit(2, kT0 + 10 * kMs, &a), Admit::kQueued);
+    EXPECT_EQ(a.worker, nullptr);
+    opts_.prefetch_max_ns = 2 * kMs;
+  }
+  {
+    fn_.max_workers = 1;
+    Dispatcher d(fn_, opts_);
+    auto w = AddIdle(&d);
+    Warm(&d, w);
+    Assignment a;
+    ASSERT_EQ(d.Admit(1, kT0 + 10 * kMs, &a), Admit::kDispatchNow);
+    d.OnChildStarted(w.get(), 1, kT0 + 10 * kMs);  // waiting on a child: no end in sight
+    a = Assignment{};
+    EXPECT_EQ(d.Admit(2, kT0 + 10 * kMs, &a), Admit::kQueued);
+    EXPECT_EQ(a.worker, nullptr);
+  }
+}
+
+TEST_F(PrefetchTest, AnsweredPrefetchedCallFreesItsSlotAndIsSkipped) {
+  opts_.max_queue = 1;
+  Dispatcher d(fn_, opts_);
+  auto w = AddIdle(&d);
+  Warm(&d, w);
+  const int64_t t = kT0 + 10 * kMs;
+  Assignment a;
+  ASSERT_EQ(d.Admit(1, t, &a), Admit::kDispatchNow);
+  a = Assignment{};
+  ASSERT_EQ(d.Admit(2, t, &a), Admit::kQueued);
+  ASSERT_TRUE(a.prefetch);
+  EXPECT_EQ(d.Admit(3, t, &a), Admit::kQueueFull);  // the prefetched call counts
+  d.OnCallAbandoned(w.get(), 2);                    // its deadline passed
+  EXPECT_EQ(d.GetStats(t).queued, 0u);
+  a = Assignment{};
+  EXPECT_EQ(d.Admit(4, t, &a), Admit::kQueued);  // room again (not prefetched: w has one)
+  EXPECT_EQ(a.worker, nullptr);
+  // Call 1 ends; the worker moves to 2, which it skips (abandoned: blocked, not running,
+  // no sample); then it takes 4.
+  EXPECT_FALSE(d.OnWorkerFree(w, 1, t + kMs, true, AllLive(), &a));
+  EXPECT_EQ(w->current_call, 2u);
+  EXPECT_EQ(d.GetStats(t + kMs).blocked, 1);
+  const double running = d.GetStats(t + kMs).running_time_s;
+  ASSERT_TRUE(d.OnWorkerFree(w, 2, t + kMs + 100, false, AllLive(), &a));
+  EXPECT_EQ(a.call_id, 4u);
+  EXPECT_FALSE(a.prefetch);
+  EXPECT_EQ(d.GetStats(t + kMs).running_time_s, running);
+}
+
+TEST_F(PrefetchTest, RefusedDispatchesAreForgotten) {
+  Dispatcher d(fn_, opts_);
+  auto w = AddIdle(&d);
+  Warm(&d, w);
+  const int64_t t = kT0 + 10 * kMs;
+  Assignment a;
+  ASSERT_EQ(d.Admit(1, t, &a), Admit::kDispatchNow);
+  Assignment pre;
+  ASSERT_EQ(d.Admit(2, t, &pre), Admit::kQueued);
+  ASSERT_TRUE(pre.prefetch);
+  ASSERT_EQ(d.Admit(3, t, &a), Admit::kQueued);
+  // The prefetched call was answered before its DISPATCH left: the worker never has it.
+  EXPECT_FALSE(d.OnDispatchRefused(pre, t, AllLive(), &a));
+  EXPECT_EQ(w->next_call, 0u);
+  EXPECT_EQ(d.GetStats(t).prefetched, 0u);
+  // Call 1 ends with no prefetched call: the worker takes the head of the queue (3).
+  ASSERT_TRUE(d.OnWorkerFree(w, 1, t + kMs, true, AllLive(), &a));
+  EXPECT_EQ(a.call_id, 3u);
+  // Call 3 turns out answered too: the worker is free again.
+  EXPECT_FALSE(d.OnDispatchRefused(a, t + kMs, AllLive(), &a));
+  EXPECT_EQ(w->state, State::kIdle);
+  EXPECT_EQ(d.GetStats(t + kMs).busy, 0);
+}
+
+TEST_F(PrefetchTest, ADyingWorkerGivesBackItsPrefetchedCall) {
+  Dispatcher d(fn_, opts_);
+  auto w = AddIdle(&d);
+  Warm(&d, w);
+  const int64_t t = kT0 + 10 * kMs;
+  Assignment a;
+  ASSERT_EQ(d.Admit(1, t, &a), Admit::kDispatchNow);
+  ASSERT_EQ(d.Admit(2, t, &a), Admit::kQueued);
+  ASSERT_TRUE(a.prefetch);
+  uint64_t prefetched = 0;
+  EXPECT_EQ(d.RemoveWorker(w.get(), t, &prefetched), 1u);
+  EXPECT_EQ(prefetched, 2u);
+  Dispatcher::Stats s = d.GetStats(t);
+  EXPECT_EQ(s.queued, 0u);
+  EXPECT_EQ(s.busy, 0);
+}
+
 TEST_F(DispatcherTest, RemoveWorkerReturnsInFlightCall) {
   Dispatcher d(fn_, opts_);
   auto busy = AddIdle(&d);
@@ -275,7 +508,7 @@ TEST_F(DispatcherTest, ManagedTargetHoldsCallsBack) {
   EXPECT_EQ(a.worker, w2);
   EXPECT_EQ(d.Admit(2, kT0, &a), Admit::kQueued);  // w1 idle, but one call already runs
   EXPECT_TRUE(d.TakeDispatchable(kT0, AllLive()).empty());
-  d.OnChildStarted(w2.get(), 1);  // w2 now waits on a child: it no longer counts
+  d.OnChildStarted(w2.get(), 1, kT0);  // w2 now waits on a child: it no longer counts
   EXPECT_EQ(d.GetStats(kT0).blocked, 1);
   std::vector<Assignment> ready = d.TakeDispatchable(kT0, AllLive());
   ASSERT_EQ(ready.size(), 1u);

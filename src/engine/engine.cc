@@ -184,6 +184,7 @@ void Engine::Admit(std::unique_ptr<CallRecord> rec, Dispatcher* d) {
       SendDispatch(a);
       return;
     case Dispatcher::AdmitResult::kQueued:
+      if (a.worker) SendDispatch(a);  // the head of the queue, sent ahead to a busy worker
       StartWorkers(d->config().id);
       return;
     case Dispatcher::AdmitResult::kQueueFull:
@@ -217,16 +218,20 @@ void Engine::SendDispatch(Assignment a) {
       return;
     }
     Dispatcher* d = dispatchers_[a.worker->function_id()].get();
-    if (!d->OnWorkerFree(a.worker, a.call_id, MonotonicNowNs(), false, IsLive(), &a)) return;
+    Assignment next;
+    if (!d->OnDispatchRefused(a, MonotonicNowNs(), IsLive(), &next)) return;
+    a = std::move(next);
   }
 }
 
-void Engine::WorkerFree(const std::shared_ptr<WorkerChannel>& w, uint64_t call_id) {
+void Engine::WorkerFree(const std::shared_ptr<WorkerChannel>& w, uint64_t call_id, bool completed,
+                        const CallReport& report) {
   Dispatcher* d = dispatchers_[w->function_id()].get();
   Assignment next;
-  if (d->OnWorkerFree(w, call_id, MonotonicNowNs(), call_id != 0, IsLive(), &next)) {
+  if (d->OnWorkerFree(w, call_id, MonotonicNowNs(), completed, IsLive(), &next, report)) {
     SendDispatch(next);
   }
+  if (call_id != 0) DispatchReady(d);  // calls still waiting may go ahead to a worker
 }
 
 void Engine::DispatchReady(Dispatcher* d) {
@@ -258,8 +263,12 @@ void Engine::OnDeadline(uint64_t call_id) {
   auto rec = calls_.Take(call_id);
   if (!rec) return;
   rec->timer_loop = nullptr;  // this timer has fired
-  // A queued call's input was never consumed; a dispatched one's belongs to the callee.
-  if (rec->callee_channel == 0) ipc::DiscardPayload(*root_, PayloadKind::kInput, rec->dispatch);
+  // A queued call leaves the queue at once (its slot under max_queue is free again), and
+  // its input was never consumed; a dispatched call's input belongs to the callee.
+  if (rec->callee_channel == 0) {
+    dispatchers_[rec->function_id]->Withdraw(call_id);
+    ipc::DiscardPayload(*root_, PayloadKind::kInput, rec->dispatch);
+  }
   std::shared_ptr<WorkerChannel> callee =
       rec->callee_channel != 0 ? FindChannel(rec->callee_channel) : nullptr;
   Fail(std::move(rec), CallStatus::kTimeout, "deadline exceeded");
@@ -345,7 +354,18 @@ void Engine::OnWorkerMessage(WorkerChannel* w, const Message& msg) {
       } else if (msg.type() == MessageType::kComplete) {
         ipc::DiscardPayload(*root_, PayloadKind::kOutput, msg);  // late: already answered
       }
-      if (auto self = FindChannel(w->channel())) WorkerFree(self, msg.header.call_id);
+      if (auto self = FindChannel(w->channel())) {
+        CallReport report;
+        report.sent_ns = msg.header.send_ts_ns;
+        report.processing_ns = static_cast<int64_t>(msg.header.processing_us) * 1000;
+        if ((msg.header.flags & proto::kFlagOffCpuMeasured) != 0) {
+          report.off_cpu_ns = static_cast<int64_t>(msg.header.off_cpu_us) * 1000;
+        }
+        // A call the worker skipped (its deadline had passed) or that timed out is no
+        // sample of the function's running time.
+        const bool completed = msg.call_status() != CallStatus::kTimeout;
+        WorkerFree(self, msg.header.call_id, completed, report);
+      }
       return;
     }
     case MessageType::kWorkerHello:
@@ -383,7 +403,7 @@ void Engine::HandleHello(WorkerChannel* w, const Message& msg) {
   w->NoteCounter(static_cast<uint32_t>(welcome.header.call_id));
   w->Send(&welcome);
   dispatchers_[w->function_id()]->OnStarted();
-  WorkerFree(self, 0);
+  WorkerFree(self, 0, false);
   NotifyReadyChanged();
 }
 
@@ -423,13 +443,14 @@ void Engine::HandleInvoke(WorkerChannel* caller, const Message& msg) {
   // The caller now waits on a child and stops counting as running: its own function
   // may be able to dispatch a queued call (and must, for recursive call graphs).
   Dispatcher* caller_d = dispatchers_[caller->function_id()].get();
-  caller_d->OnChildStarted(caller, msg.header.parent_call_id);
+  caller_d->OnChildStarted(caller, msg.header.parent_call_id, MonotonicNowNs());
   Admit(std::move(rec), d);
   DispatchReady(caller_d);
 }
 
 void Engine::ChildFinished(const CallRecord& rec, WorkerChannel* caller) {
-  dispatchers_[caller->function_id()]->OnChildFinished(caller, rec.dispatch.header.parent_call_id);
+  dispatchers_[caller->function_id()]->OnChildFinished(caller, rec.dispatch.header.parent_call_id,
+                                                       MonotonicNowNs());
 }
 
 void Engine::CountAnswer(const CallRecord& rec, CallStatus status) {
@@ -520,7 +541,8 @@ void Engine::OnWorkerGone(uint64_t channel) {
   Dispatcher* d = dispatchers_[w->function_id()].get();
   int64_t now = MonotonicNowNs();
   bool was_starting = w->state == WorkerChannel::State::kStarting;
-  uint64_t call = d->RemoveWorker(w.get(), now);
+  uint64_t prefetched = 0;
+  uint64_t call = d->RemoveWorker(w.get(), now, &prefetched);
   w->loop()->Dispatch([this, w] { w->Close(*root_); });
   ReleaseWorkerId(w->worker_id(), w->last_counter());
   // Usually the worker is already dead; when the engine dropped it (bad message, wrong
@@ -536,6 +558,12 @@ void Engine::OnWorkerGone(uint64_t channel) {
     }
     FailById(call, CallStatus::kWorkerDied,
              "worker of " + d->config().name + " exited while running the call");
+  }
+  if (prefetched != 0) {
+    // Sent ahead and (almost surely) never started; its input region is still ours.
+    ipc::RemovePayload(*root_, prefetched, PayloadKind::kInput);
+    FailById(prefetched, CallStatus::kWorkerDied,
+             "worker of " + d->config().name + " exited before running the call");
   }
   if (stopping_.load()) return;
   NJ_LOG(kWarning) << "worker " << w->worker_id() << " of " << d->config().name << " (pid "

@@ -78,8 +78,10 @@ class Engine {
  private:
   void Admit(std::unique_ptr<CallRecord> rec, Dispatcher* d);
   void SendDispatch(Assignment a);
-  // The worker finished call_id (0: it just said hello).
-  void WorkerFree(const std::shared_ptr<WorkerChannel>& w, uint64_t call_id);
+  // The worker finished call_id (0: it just said hello); `completed`: the call ran and its
+  // running time is a sample for the estimate; `report` is what the worker said about it.
+  void WorkerFree(const std::shared_ptr<WorkerChannel>& w, uint64_t call_id, bool completed,
+                  const CallReport& report = {});
   void DispatchReady(Dispatcher* d);
   auto IsLive() {
     return [this](uint64_t id) { return calls_.Contains(id); };

@@ -90,7 +90,8 @@ Status LauncherPool::Spawn(uint32_t function_id) {
                                    "--function",        f.name,
                                    "--handler",         f.handler,
                                    "--max-payload",     std::to_string(f.max_payload_bytes),
-                                   "--engine-pid",      std::to_string(::getpid())};
+                                   "--engine-pid",      std::to_string(::getpid()),
+                                   "--worker-nice",     std::to_string(config_.engine.worker_nice)};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

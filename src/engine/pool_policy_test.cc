@@ -26,10 +26,12 @@ class PoolPolicyTest : public ::testing::Test {
     fn_.id = 1;
     fn_.min_workers = 1;
     fn_.max_workers = 16;
+    fn_.concurrency = "managed";  // the policy under test (not the default)
     opts_.spawn_interval_ms = 100;
     opts_.idle_timeout_ms = 1000;
     opts_.smoothing_ms = 300;
     opts_.max_crash_backoff_ms = 1000;
+    opts_.cores = 64;  // the machine bound is not what these tests are about
   }
   std::shared_ptr<WorkerChannel> NewWorker() {
     ++next_;

@@ -55,6 +55,15 @@ class WorkerChannel final : public io::Watcher {
   int64_t dispatch_ns = 0;     // when current_call was dispatched
   int64_t idle_since_ns = 0;   // when it last went idle
   int children = 0;            // child calls current_call is waiting on
+  int64_t children_since_ns = 0;  // when children last went from 0 to 1
+  int64_t children_ns = 0;        // time current_call has spent waiting on children
+  bool abandoned = false;         // current_call was answered by its deadline
+  uint64_t next_call = 0;         // prefetched: sent ahead, starts when current_call ends
+  bool next_abandoned = false;    // next_call was answered by its deadline
+  // Hand-off statistics: when the worker wrote its last COMPLETE (its clock), and whether
+  // current_call was handed to it at that completion (no idle time in the engine).
+  int64_t prev_end_ns = 0;
+  bool back_to_back = false;
   int pid = 0;
 
  private:

@@ -113,6 +113,9 @@ void Launcher::StartWorker(const Message& msg) {
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
+    // Below the engine's priority (engine.worker_nice): raising niceness needs no
+    // privilege, and a failure only leaves the worker at the launcher's priority.
+    if (options_.worker_nice > 0) (void)::nice(options_.worker_nice);
     ::execv(options_.worker_exe.c_str(), argv.data());
     ::_exit(127);
   }

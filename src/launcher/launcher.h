@@ -23,6 +23,7 @@ struct LauncherOptions {
   uint64_t max_payload = 0;
   std::string worker_exe;    // binary that implements `worker` (normally /proc/self/exe)
   pid_t engine_pid = 0;      // exit at once if the parent is already someone else
+  int worker_nice = 0;       // workers run this much nicer than the launcher (0..19)
 };
 
 // Returns the process exit code: 0 after the engine closed the socket, 2 on setup failure.

@@ -21,7 +21,7 @@ namespace nightjar::proto {
 inline constexpr size_t kMessageSize = 1024;
 inline constexpr size_t kHeaderSize = 64;
 inline constexpr size_t kInlinePayloadSize = kMessageSize - kHeaderSize;  // 960
-inline constexpr uint32_t kProtocolVersion = 1;
+inline constexpr uint32_t kProtocolVersion = 2;
 
 enum class MessageType : uint16_t {
   kInvalid = 0,
@@ -69,6 +69,7 @@ enum class CallStatus : uint16_t {
 const char* CallStatusName(CallStatus s);
 
 inline constexpr uint16_t kFlagPayloadInShm = 1 << 0;   // payload lives in a shm region
+inline constexpr uint16_t kFlagOffCpuMeasured = 1 << 1;  // kComplete: off_cpu_us is valid
 
 // 64-byte header. Field order keeps every field naturally aligned.
 struct MessageHeader {
@@ -85,7 +86,8 @@ struct MessageHeader {
   uint64_t reply_channel;    // kDispatch of an internal call: the caller's channel id
                              // (its input pipe); 0 = reply through the engine
   uint32_t dispatch_delay_us;// kComplete: DISPATCH send -> function start
-  uint32_t reserved;
+  uint32_t off_cpu_us;       // kComplete: time the call spent blocked by choice (I/O, sleep),
+                             // outside child calls; valid with kFlagOffCpuMeasured
 };
 
 struct Message {
@@ -108,6 +110,7 @@ static_assert(offsetof(MessageHeader, send_ts_ns) == 32);
 static_assert(offsetof(MessageHeader, deadline_ns) == 40);
 static_assert(offsetof(MessageHeader, reply_channel) == 48);
 static_assert(offsetof(MessageHeader, dispatch_delay_us) == 56);
+static_assert(offsetof(MessageHeader, off_cpu_us) == 60);
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "wire format is little-endian");
 
 // A zeroed message of the given type.

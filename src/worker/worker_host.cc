@@ -17,6 +17,7 @@
 #include "base/logging.h"
 #include "ipc/channel.h"
 #include "proto/function_directory.h"
+#include "worker/cpu_meter.h"
 #include "worker/function_library.h"
 
 using nightjar::ipc::PayloadKind;
@@ -39,10 +40,18 @@ struct nj_call {
   bool output_too_large = false;
   std::unordered_map<uint64_t, Child> children;  // outstanding and finished child calls
   std::deque<std::string> returned;              // keeps buffers given to the function alive
+  int64_t start_ns = 0;
+  int64_t child_wait_ns = 0;  // wall time spent in Wait() for children
+  bool measured = false;      // CPU sampled at the start (cpu_start valid)
+  nightjar::worker::CpuMeter::Sample cpu_start;
 };
 
 namespace nightjar::worker {
 namespace {
+
+// At most one call per this interval is measured (two schedstat reads, ~1.3 us): enough
+// samples for the engine's averages, a bounded cost (< 0.2% of a core) at any call rate.
+constexpr int64_t kMeasureIntervalNs = 1'000'000;
 
 nj_status ToNjStatus(CallStatus s) { return static_cast<nj_status>(s); }
 
@@ -60,8 +69,11 @@ class WorkerHost {
   nj_status Wait(nj_call* call, uint64_t child_id, nj_buffer* output);
 
  private:
+  // Runs a DISPATCH, or answers it with a timeout without running it if its deadline has
+  // already passed (a call sent ahead while the previous one ran may expire meanwhile).
+  void RunOrSkip(const Message& dispatch);
   void RunCall(const Message& dispatch);
-  void Complete(const Message& dispatch, nj_call& call, nj_status st, int64_t start_ns);
+  void Complete(const Message& dispatch, nj_call& call, nj_status st);
   bool SendToCaller(uint64_t channel, Message* msg);
   // Handles one message read while waiting for children; false on EOF.
   bool ReadAndRoute(nj_call* call);
@@ -75,6 +87,11 @@ class WorkerHost {
   void* worker_state_ = nullptr;
   uint32_t counter_ = 0;
   std::unordered_map<uint64_t, UniqueFd> caller_fds_;  // channel -> caller's input FIFO
+  // DISPATCHes read while waiting for a child call (sent ahead by the engine's prefetch),
+  // run in order once the current call is done.
+  std::deque<Message> next_dispatches_;
+  CpuMeter cpu_;
+  int64_t last_measured_ns_ = 0;
 };
 
 WorkerHost* g_host = nullptr;
@@ -159,9 +176,16 @@ int WorkerHost::Serve() {
   hello.header.payload_size = sizeof(proto::kProtocolVersion);
   std::memcpy(hello.payload, &proto::kProtocolVersion, sizeof(proto::kProtocolVersion));
   if (!ipc::WriteMessage(out_.get(), &hello).ok()) return 2;
+  cpu_.Open();
 
   Message msg;
   for (;;) {
+    if (!next_dispatches_.empty()) {
+      Message next = next_dispatches_.front();
+      next_dispatches_.pop_front();
+      RunOrSkip(next);
+      continue;
+    }
     ipc::ReadStatus rs = ipc::ReadMessage(in_.get(), &msg);
     if (rs != ipc::ReadStatus::kMessage) break;  // engine gone or shutting us down
     switch (msg.type()) {
@@ -169,7 +193,7 @@ int WorkerHost::Serve() {
         counter_ = static_cast<uint32_t>(msg.header.call_id);
         break;
       case MessageType::kDispatch:
-        RunCall(msg);
+        RunOrSkip(msg);
         break;
       case MessageType::kComplete:
         // A completion for a child call we stopped waiting for (the engine already
@@ -184,9 +208,28 @@ int WorkerHost::Serve() {
   return 0;
 }
 
-void WorkerHost::RunCall(const Message& dispatch) {
-  int64_t start_ns = MonotonicNowNs();
+void WorkerHost::RunOrSkip(const Message& dispatch) {
+  const int64_t deadline = dispatch.header.deadline_ns;
+  if (deadline == 0 || MonotonicNowNs() < deadline) {
+    RunCall(dispatch);
+    return;
+  }
+  ipc::DiscardPayload(root_, PayloadKind::kInput, dispatch);
   nj_call call;
+  call.options = &options_;
+  call.call_id = dispatch.header.call_id;
+  call.start_ns = MonotonicNowNs();
+  call.error = "deadline exceeded before the call started";
+  Complete(dispatch, call, NJ_ERR_TIMEOUT);
+}
+
+void WorkerHost::RunCall(const Message& dispatch) {
+  nj_call call;
+  call.start_ns = MonotonicNowNs();
+  if (call.start_ns - last_measured_ns_ >= kMeasureIntervalNs) {
+    call.measured = true;
+    call.cpu_start = cpu_.Read();
+  }
   call.options = &options_;
   call.call_id = dispatch.header.call_id;
   call.deadline_ns = dispatch.header.deadline_ns;
@@ -204,11 +247,11 @@ void WorkerHost::RunCall(const Message& dispatch) {
   }
   // Children still running when the call returns are abandoned; their completions are
   // dropped when they arrive (Serve's kComplete case).
-  Complete(dispatch, call, st, start_ns);
+  Complete(dispatch, call, st);
 }
 
-void WorkerHost::Complete(const Message& dispatch, nj_call& call, nj_status st,
-                          int64_t start_ns) {
+void WorkerHost::Complete(const Message& dispatch, nj_call& call, nj_status st) {
+  const int64_t start_ns = call.start_ns;
   Message done = proto::MakeMessage(MessageType::kComplete);
   done.header.call_id = dispatch.header.call_id;
   done.header.parent_call_id = dispatch.header.parent_call_id;
@@ -218,6 +261,12 @@ void WorkerHost::Complete(const Message& dispatch, nj_call& call, nj_status st,
   done.header.processing_us = static_cast<uint32_t>((now - start_ns) / 1000);
   done.header.dispatch_delay_us =
       static_cast<uint32_t>(std::max<int64_t>(0, start_ns - dispatch.header.send_ts_ns) / 1000);
+  if (call.measured) {
+    int64_t off = OffCpuNs(now - start_ns, call.child_wait_ns, call.cpu_start, cpu_.Read());
+    done.header.off_cpu_us = static_cast<uint32_t>(std::min<int64_t>(off / 1000, UINT32_MAX));
+    done.header.flags |= proto::kFlagOffCpuMeasured;
+    last_measured_ns_ = now;
+  }
   const std::string& body = st == NJ_OK ? call.output : call.error;
   if (Status s = ipc::AttachPayload(root_, PayloadKind::kOutput, body, &done); !s.ok()) {
     done.header.status = static_cast<uint16_t>(CallStatus::kInternal);
@@ -279,10 +328,12 @@ nj_status WorkerHost::Wait(nj_call* call, uint64_t child_id, nj_buffer* output) 
   if (output != nullptr) *output = nj_buffer{nullptr, 0};
   auto it = call->children.find(child_id);
   if (it == call->children.end()) return NJ_ERR_INVALID;
+  const int64_t wait_start = it->second.done ? 0 : MonotonicNowNs();
   while (!it->second.done) {
     if (!ReadAndRoute(call)) return NJ_ERR_UNAVAILABLE;  // engine gone
     it = call->children.find(child_id);
   }
+  if (wait_start != 0) call->child_wait_ns += MonotonicNowNs() - wait_start;
   nj_call::Child child = std::move(it->second);
   call->children.erase(it);
   if (output != nullptr) {
@@ -295,6 +346,10 @@ nj_status WorkerHost::Wait(nj_call* call, uint64_t child_id, nj_buffer* output) 
 bool WorkerHost::ReadAndRoute(nj_call* call) {
   Message msg;
   if (ipc::ReadMessage(in_.get(), &msg) != ipc::ReadStatus::kMessage) return false;
+  if (msg.type() == MessageType::kDispatch) {  // our next call, sent ahead: keep it
+    next_dispatches_.push_back(msg);
+    return true;
+  }
   if (msg.type() != MessageType::kComplete) {
     NJ_LOG(kWarning) << "unexpected message type " << msg.header.type << " while waiting";
     return true;
