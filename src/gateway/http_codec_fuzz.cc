@@ -29,6 +29,7 @@
 #include <string_view>
 #include <vector>
 
+#include "fuzz_support.h"
 #include "gateway/http_codec.h"
 #include "gateway/http_response.h"
 
@@ -48,21 +49,12 @@ constexpr bool kCheckFieldSyntax = false;
 constexpr bool kCheckFieldSyntax = true;
 #endif
 
-[[noreturn]] void Violated(const char* what, int line) {
-  std::fprintf(stderr, "http_codec_fuzz: invariant violated (line %d): %s\n", line, what);
-  std::abort();
-}
-#define FUZZ_CHECK(cond)                    \
-  do {                                      \
-    if (!(cond)) Violated(#cond, __LINE__); \
-  } while (0)
-
 // Sizes of the pieces a stream is fed in, drawn from a small deterministic generator so
 // that an input always replays the same way.
 class Splitter {
  public:
   Splitter(uint8_t mode, uint8_t seed)
-      : mode_(mode & 3), state_(0x9e3779b97f4a7c15ull * (seed + 1)) {}
+      : mode_(mode & 3), random_(0x9e3779b97f4a7c15ull * (seed + 1u)) {}
 
   // Size of the next piece, <= remaining (0 only in mode 3: empty reads happen too).
   size_t Next(size_t remaining) {
@@ -83,15 +75,10 @@ class Splitter {
   }
 
  private:
-  uint64_t Random() {  // splitmix64
-    uint64_t z = (state_ += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
+  uint64_t Random() { return random_.Next(); }
 
   uint8_t mode_;
-  uint64_t state_;
+  fuzz::SplitMix64 random_;
   bool first_ = true;
 };
 

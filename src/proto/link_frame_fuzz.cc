@@ -28,6 +28,8 @@
 #include <string_view>
 #include <vector>
 
+#include "fuzz_support.h"
+
 #include "proto/link_frame.h"
 
 namespace nightjar::proto {
@@ -36,21 +38,12 @@ namespace {
 constexpr size_t kConfigBytes = 2;
 constexpr uint8_t kCompactBit = 0x04;
 
-[[noreturn]] void Violated(const char* what, int line) {
-  std::fprintf(stderr, "link_frame_fuzz: invariant violated (line %d): %s\n", line, what);
-  std::abort();
-}
-#define FUZZ_CHECK(cond)                    \
-  do {                                      \
-    if (!(cond)) Violated(#cond, __LINE__); \
-  } while (0)
-
 // Sizes of the reads a stream arrives in, from a small deterministic generator so that an
 // input always replays the same way.
 class Splitter {
  public:
   Splitter(uint8_t mode, uint8_t seed)
-      : mode_(mode & 3), state_(0x9e3779b97f4a7c15ull * (seed + 1u)) {}
+      : mode_(mode & 3), random_(0x9e3779b97f4a7c15ull * (seed + 1u)) {}
 
   // Size of the next piece, in 1..remaining (remaining > 0).
   size_t Next(size_t remaining) {
@@ -71,15 +64,10 @@ class Splitter {
   }
 
  private:
-  uint64_t Random() {  // splitmix64
-    uint64_t z = (state_ += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
+  uint64_t Random() { return random_.Next(); }
 
   uint8_t mode_;
-  uint64_t state_;
+  fuzz::SplitMix64 random_;
   bool first_ = true;
 };
 
