@@ -247,7 +247,7 @@ def test_head_answers_carry_no_body_and_keep_the_connection_in_sync(dep):
 @pytest.mark.parametrize("method,path,allow", [
     ("GET", "/function/echo", "POST, OPTIONS"),
     ("PUT", "/function/echo", "POST, OPTIONS"),
-    ("DELETE", "/function/nope", "POST, OPTIONS"),
+    ("DELETE", "/function/fail", "POST, OPTIONS"),
     ("POST", "/healthz", "GET, HEAD, OPTIONS"),
     ("PATCH", "/status", "GET, HEAD, OPTIONS"),
     ("TRACE", "/healthz", "GET, HEAD, OPTIONS"),
@@ -283,6 +283,22 @@ def test_http10_keep_alive_is_announced_and_honoured(dep):
         s.sendall(b"GET /healthz HTTP/1.0\r\n\r\n")  # no keep-alive: answered, then closed
         rest = read_to_close(s)
     assert statuses(rest) == [200] and b"Connection: close" in rest
+
+
+@pytest.mark.parametrize("connection", [b"Connection: keep-alive\r\nConnection: close\r\n",
+                                        b"Connection: close, keep-alive\r\n"],
+                         ids=["two-lines", "one-list"])
+def test_close_wins_over_keep_alive(dep, connection):
+    stream = exchange(dep, b"GET /healthz HTTP/1.0\r\n" + connection + b"\r\n" +
+                      get("/status"))
+    rs = parse_responses(stream)
+    assert [r[0] for r in rs] == [200] and rs[0][1]["connection"] == "close", stream
+
+
+@pytest.mark.parametrize("method", ["GET", "OPTIONS", "DELETE"])
+def test_unknown_function_is_404_whatever_the_method(dep, method):
+    rs = parse_responses(exchange(dep, get("/function/no-such-function", method, close=True)))
+    assert rs[0][0] == 404 and "allow" not in rs[0][1], rs
 
 
 # --------------------------------------------------------------------------------------------
@@ -355,6 +371,13 @@ def test_half_close_mid_request_closes_without_an_answer(dep):
 
 # --------------------------------------------------------------------------------------------
 # 7. Untrusted numbers
+
+
+def test_repeated_timeout_header_is_400(dep):
+    stream = exchange(dep, b"POST /function/slow HTTP/1.1\r\n" + HOST_HEADER +
+                      b"X-Nightjar-Timeout-Ms: 100\r\nX-Nightjar-Timeout-Ms: 9000\r\n"
+                      b"Content-Length: 2\r\nConnection: close\r\n\r\n10")
+    assert statuses(stream) == [400], stream
 
 
 @pytest.mark.parametrize("value", ["9223372036854775807", "9223372036854775808", "86400001",
@@ -453,6 +476,44 @@ def test_backpressure_bounds_memory_of_a_client_that_never_reads(tmp_path):
             assert len(rs) == 96 and all(r[0] == 200 and r[2] == want for r in rs)
         finally:
             s.close()
+
+
+def test_pipelined_large_answers_to_a_stalled_reader_are_produced_one_at_a_time(tmp_path):
+    # 12 pipelined 16 MB answers, never read: only about one is produced ahead of the
+    # reader (was up to 8 x 64 MB per connection with 8 calls in flight).
+    with nj.nightjar_up(tmp_path, functions=nj.all_example_functions(
+            big={"max_workers": 4})) as dep:
+        socks = [connect(dep) for _ in range(3)]
+        try:
+            call(dep, "big", b"16000000")
+            before = gateway_rss_kib(dep)
+            for s in socks:
+                s.sendall(post("/function/big", b"16000000") * 12)
+            nj.wait_until(lambda: _big_calls(dep) >= 4, 30, "the first answers")
+            time.sleep(1.0)  # a window in which more would be dispatched
+            calls = _big_calls(dep) - 1
+            grown_mib = (gateway_rss_kib(dep) - before) / 1024
+            assert calls <= 3 * 3, f"{calls} 16 MB answers produced for 3 stalled readers"
+            assert grown_mib < 200, f"gateway grew {grown_mib:.0f} MiB"
+        finally:
+            for s in socks:
+                s.close()
+
+
+def test_silent_connections_are_closed_after_the_header_timeout(tmp_path):
+    with nj.nightjar_up(tmp_path, gateway={"max_connections": 4, "header_timeout_ms": 1000}) \
+            as dep:
+        socks = [connect(dep) for _ in range(4)]
+        try:
+            start = time.monotonic()
+            for s in socks:
+                s.settimeout(10)
+                assert read_to_close(s) == b""  # closed, nothing said
+            assert time.monotonic() - start < 8
+            expect(call(dep, "echo", b"served"), 200, b"served", dep)
+        finally:
+            for s in socks:
+                s.close()
 
 
 def _big_calls(dep) -> int:

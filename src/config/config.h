@@ -51,7 +51,7 @@ struct GatewayConfig {
   uint64_t min_body_rate = 1024;         // bytes/s
   int64_t lingering_close_ms = 5'000;    // after an early error: discard input this long ...
   uint64_t lingering_close_bytes = 64ull << 20;  // ... or this many bytes, then close
-  uint32_t max_pipelined_calls = 8;      // calls in flight per connection
+  uint32_t max_pipelined_calls = 1;      // calls in flight per connection
   uint64_t max_unsent_output_bytes = 1ull << 20;  // stop reading/dispatching above this
   uint32_t max_connections = 10'000;
 };

@@ -154,6 +154,8 @@ HttpRequestParser::HttpRequestParser(HttpLimits limits)
     s.on_headers_complete = &OnHeadersComplete;
     s.on_body = &OnBody;
     s.on_chunk_complete = &OnChunkComplete;
+    s.on_chunk_extension_name = &OnChunkMetadata;
+    s.on_chunk_extension_value = &OnChunkMetadata;
     s.on_message_complete = &OnMessageComplete;
     return s;
   }();
@@ -216,10 +218,25 @@ int HttpRequestParser::OnUrl(llhttp_t* p, const char* at, size_t len) {
   return 0;
 }
 
+int HttpRequestParser::OnChunkMetadata(llhttp_t* p, const char*, size_t len) {
+  HttpRequestParser* self = Self(p);
+  return self->CountChunkMetadata(len) ? 0 : -1;
+}
+
+bool HttpRequestParser::CountChunkMetadata(size_t len) {
+  // Chunk extensions and trailer fields are discarded, but not for free: they count
+  // against the head limit, so one request cannot stream them without end.
+  chunk_metadata_bytes_ += len;
+  if (chunk_metadata_bytes_ <= limits_.max_header_bytes) return true;
+  Fail(Error::kHeaderTooLarge, "chunk extensions and trailers over " +
+                                   std::to_string(limits_.max_header_bytes) + " bytes");
+  return false;
+}
+
 int HttpRequestParser::OnHeaderField(llhttp_t* p, const char* at, size_t len) {
   HttpRequestParser* self = Self(p);
   // Trailers of a chunked body arrive here too; they are not part of the request we expose.
-  if (!self->in_head_) return 0;
+  if (!self->in_head_) return self->CountChunkMetadata(len) ? 0 : -1;
   auto& headers = self->current_.headers;
   // A field may arrive in several pieces (split reads); only a field after a value, or the
   // first one, starts a new header.
@@ -239,7 +256,7 @@ int HttpRequestParser::OnHeaderField(llhttp_t* p, const char* at, size_t len) {
 
 int HttpRequestParser::OnHeaderValue(llhttp_t* p, const char* at, size_t len) {
   HttpRequestParser* self = Self(p);
-  if (!self->in_head_) return 0;
+  if (!self->in_head_) return self->CountChunkMetadata(len) ? 0 : -1;
   self->in_value_ = true;
   self->current_.headers.back().second.append(at, len);
   return 0;
@@ -248,8 +265,11 @@ int HttpRequestParser::OnHeaderValue(llhttp_t* p, const char* at, size_t len) {
 int HttpRequestParser::OnHeadersComplete(llhttp_t* p) {
   HttpRequestParser* self = Self(p);
   self->pause_ = Pause::kHeadersComplete;
-  // Valid only here or in on_message_complete, per llhttp's contract.
-  self->current_.keep_alive = llhttp_should_keep_alive(p) != 0;
+  // Valid only here or in on_message_complete, per llhttp's contract. A "close" option
+  // ends the connection whatever else Connection says (RFC 9112 §9.3); llhttp 8.1 lets an
+  // HTTP/1.0 "keep-alive" win over it.
+  self->current_.keep_alive =
+      llhttp_should_keep_alive(p) != 0 && (p->flags & F_CONNECTION_CLOSE) == 0;
   return HPE_PAUSED;
 }
 
@@ -341,6 +361,7 @@ HttpRequestParser::Error HttpRequestParser::FinishHead() {
       ++hosts;
       host = &value;
     } else if (name == "transfer-encoding") {
+      if (value.empty()) return Fail(Error::kMalformed, "empty Transfer-Encoding");
       std::string_view list = value;
       while (!list.empty()) {
         const size_t comma = list.find(',');
@@ -474,6 +495,7 @@ void HttpRequestParser::ResetForNextRequest() {
   in_value_ = false;
   head_prev_lf_ = false;
   chunk_crlf_owed_ = 0;
+  chunk_metadata_bytes_ = 0;
 }
 
 HttpRequestParser::Error HttpRequestParser::Feed(std::string_view data,

@@ -128,6 +128,7 @@ class HttpRequestParser {
   static int OnHeadersComplete(llhttp__internal_s* p);
   static int OnBody(llhttp__internal_s* p, const char* at, size_t len);
   static int OnChunkComplete(llhttp__internal_s* p);
+  static int OnChunkMetadata(llhttp__internal_s* p, const char* at, size_t len);
   static int OnMessageComplete(llhttp__internal_s* p);
 
   // Validates the head of current_ once its headers are complete and fills the derived
@@ -140,6 +141,8 @@ class HttpRequestParser {
   // Finishes an unknown method's token (see FailFromLlhttp): 501 at the SP that ends it,
   // 400 at anything but a token character; kNone while undecided.
   Error ScanUnknownMethod(std::string_view bytes);
+  // Counts chunk-extension and trailer bytes against the head limit; false (and 431) above.
+  bool CountChunkMetadata(size_t len);
   // Checks that the bytes in [from, to) continue the CRLF owed after chunk data.
   bool CheckChunkCrlf(const char* from, const char* to);
   // Scans head bytes for a line that starts with whitespace after another (obs-fold).
@@ -159,6 +162,7 @@ class HttpRequestParser {
   bool closed_ = false;        // a non-keep-alive request completed; ignore the rest
   // Bytes of the CRLF still owed after the current chunk's data, and where they start in
   // the buffer llhttp is executing (nullptr: at its beginning).
+  size_t chunk_metadata_bytes_ = 0;  // chunk extensions and trailers of current_
   int chunk_crlf_owed_ = 0;
   const char* chunk_crlf_at_ = nullptr;
   const char* exec_begin_ = nullptr;  // the buffer llhttp is executing

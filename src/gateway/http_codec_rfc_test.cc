@@ -124,6 +124,40 @@ TEST(HttpRfcTest, TransferEncodingRules) {
   EXPECT_EQ(o.requests.size(), 1u);
 }
 
+TEST(HttpRfcTest, CloseWinsOverKeepAlive) {
+  // RFC 9112 §9.3: "close" ends the connection whatever else Connection lists.
+  for (const char* c : {"Connection: keep-alive\r\nConnection: close\r\n",
+                        "Connection: close, keep-alive\r\n", "Connection: keep-alive, close\r\n"}) {
+    for (const char* v : {"1.0", "1.1"}) {
+      const Outcome o = Parse(std::string("GET / HTTP/") + v + "\r\nHost: x\r\n" + c +
+                                  "\r\nGET /next HTTP/1.1\r\nHost: x\r\n\r\n",
+                              0);
+      ASSERT_EQ(o.requests.size(), 1u) << v << c;
+      EXPECT_FALSE(o.requests[0].keep_alive) << v << c;
+    }
+  }
+}
+
+TEST(HttpRfcTest, EmptyTransferEncodingIsRejected) {
+  ExpectEverySplit("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: \r\n\r\n", Error::kMalformed);
+}
+
+TEST(HttpRfcTest, ChunkExtensionsAndTrailersCountAgainstTheHeadLimit) {
+  HttpLimits limits;
+  limits.max_header_bytes = 1024;
+  const std::string head = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  ExpectEverySplit(head + "1;ext=" + std::string(2000, 'e') + "\r\na\r\n0\r\n\r\n",
+                   Error::kHeaderTooLarge, 0, limits);
+  ExpectEverySplit(head + "0\r\nX-T: " + std::string(2000, 't') + "\r\n\r\n",
+                   Error::kHeaderTooLarge, 0, limits);
+  // Within the limit, and the budget restarts with each request.
+  const std::string ok = head + "1;e=" + std::string(500, 'e') + "\r\na\r\n0\r\nX: " +
+                         std::string(300, 't') + "\r\n\r\n";
+  const Outcome o = Parse(ok + ok, 0, limits);
+  EXPECT_EQ(o.error, Error::kNone);
+  EXPECT_EQ(o.requests.size(), 2u);
+}
+
 TEST(HttpRfcTest, ObsoleteLineFoldingIsRejected) {
   // RFC 9112 §5.2: reject obs-fold with 400 (or replace it; we reject).
   ExpectEverySplit("GET / HTTP/1.1\r\nHost: x\r\nX-A: one\r\n two\r\n\r\n", Error::kMalformed);

@@ -94,7 +94,7 @@ void HttpConnection::EnqueueParsed() {
 bool HttpConnection::OnExpectContinue(const HttpRequest& head) {
   EnqueueParsed();  // requests completed before this head keep their places
   Slot& slot = NewSlot(head);
-  const Route route = ResolveRoute(head);
+  const Route route = Resolve(head);
   int status = 0;
   std::string message;
   std::string extra;
@@ -153,8 +153,20 @@ bool HttpConnection::MayDispatch() const {
                          : expected <= config_.max_unsent_output_bytes;
 }
 
-void HttpConnection::Handle(uint64_t seq, HttpRequest& req) {
+Route HttpConnection::Resolve(const HttpRequest& req) {
   Route route = ResolveRoute(req);
+  std::string message;
+  if (route.kind == Route::Kind::kRespond && !route.function.empty() &&
+      backend_->Precheck(route.function, 0, &message) == CallStatus::kNotFound) {
+    route.status = 404;  // no such resource comes before what it would allow
+    route.body = message + "\n";
+    route.allow.clear();
+  }
+  return route;
+}
+
+void HttpConnection::Handle(uint64_t seq, HttpRequest& req) {
+  Route route = Resolve(req);
   switch (route.kind) {
     case Route::Kind::kRespond:
       return Respond(seq, route.status, route.body, route.status == 204 ? "" : "text/plain",
@@ -307,6 +319,13 @@ void HttpConnection::CheckDeadlines(int64_t now_ns) {
   }
   if (closing()) return;
   if (!paused_ && !broken_) {
+    // A new connection owes its first request head from the moment it was accepted, or
+    // silent connections could hold every slot for idle_timeout_ms.
+    const bool silent_since_accept =
+        next_seq_ == 1 && phase_ == HttpRequestParser::Phase::kIdle;
+    if (silent_since_accept && now_ns - phase_start_ns_ > config_.header_timeout_ms * ms) {
+      return Close();
+    }
     if (phase_ == HttpRequestParser::Phase::kHead &&
         now_ns - phase_start_ns_ > config_.header_timeout_ms * ms) {
       linger_ = false;  // a slow client gets its answer, not more time

@@ -27,6 +27,7 @@
 #include "gateway/backend.h"
 #include "gateway/http_codec.h"
 #include "gateway/http_response.h"
+#include "gateway/http_routes.h"
 #include "io/stream_connection.h"
 
 namespace nightjar::gateway {
@@ -77,6 +78,8 @@ class HttpConnection final : public io::StreamConnection {
   // Whether one more request may be dispatched now (max_pipelined_calls, and the answers
   // owed against max_unsent_output_bytes).
   bool MayDispatch() const;
+  // ResolveRoute(), plus 404 for a 405/OPTIONS answer about a function that does not exist.
+  Route Resolve(const HttpRequest& req);
   void Handle(uint64_t seq, HttpRequest& req);
   void StartCall(uint64_t seq, std::string_view function, int64_t timeout_ms, HttpRequest& req);
   void CollectStatus(uint64_t seq, bool text);

@@ -111,14 +111,21 @@ Route ResolveRoute(const HttpRequest& req) {
   if (name.empty() || name.find('/') != std::string::npos) {
     return Respond(404, "not found: use POST /function/<name>\n");
   }
-  if (m == "OPTIONS") return Options("POST");
-  if (m != "POST") return MethodNotAllowed("POST", "use POST to call a function");
+  if (m != "POST") {
+    Route r = m == "OPTIONS" ? Options("POST")
+                             : MethodNotAllowed("POST", "use POST to call a function");
+    r.function = std::move(name);  // the connection answers 404 if there is no such function
+    return r;
+  }
   Route r;
   r.kind = Route::Kind::kCall;
   r.function = std::move(name);
-  if (const std::string* t = req.Header("x-nightjar-timeout-ms")) {
-    if (!ParseTimeoutMs(*t, &r.timeout_ms)) {
-      return Respond(400, "X-Nightjar-Timeout-Ms must be an integer from 1 to " +
+  // Two header lines are one comma-separated list (RFC 9110 §5.3), which is no integer.
+  int timeouts = 0;
+  for (const auto& [name, value] : req.headers) {
+    if (name != "x-nightjar-timeout-ms") continue;
+    if (++timeouts > 1 || !ParseTimeoutMs(value, &r.timeout_ms)) {
+      return Respond(400, "X-Nightjar-Timeout-Ms must be one integer from 1 to " +
                               std::to_string(config::kMaxDurationMs) + "\n");
     }
   }
