@@ -186,8 +186,9 @@ def test_workers_run_at_engine_worker_nice(tmp_path):
     with nj.nightjar_up(tmp_path, functions=[nj.function("echo", min_workers=2)],
                         engine={"worker_nice": 7}) as d:
         expect(call(d, "echo", b"x"), 200, b"x", dep=d)
+        # At least min_workers; the pool may have grown (that is not what this test is about).
         pids = nj.worker_pids(d.ipc_root, exclude={d.process.pid})
-        assert len(pids) == 2, pids
+        assert len(pids) >= 2, pids
         own = int(open(f"/proc/{d.process.pid}/stat").read().rsplit(")", 1)[1].split()[16])
         for pid in pids:
             nice = int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[16])
