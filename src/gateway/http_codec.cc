@@ -477,7 +477,8 @@ HttpRequestParser::Error HttpRequestParser::FailFromLlhttp(int llhttp_errno,
 HttpRequestParser::Error HttpRequestParser::ScanUnknownMethod(std::string_view bytes) {
   for (char c : bytes) {
     if (c == ' ' && unknown_method_bytes_ > 0) {
-      return Fail(Error::kNotImplemented, "method not implemented");
+      return Fail(Error::kNotImplemented,
+                  "unknown method; the gateway serves GET, HEAD, POST and OPTIONS");
     }
     if (!kTokenChar(c) || ++unknown_method_bytes_ > kHeadPrefixBytes) {
       return Fail(Error::kMalformed, "malformed request line");
