@@ -13,8 +13,8 @@
 #include <llhttp.h>
 
 #include <algorithm>
-#include <cstdint>
 #include <cctype>
+#include <cstdint>
 #include <cstring>
 
 namespace nightjar::gateway {
@@ -68,8 +68,8 @@ struct CharClass {
   bool member[256] = {};
   constexpr CharClass(const char* extra, bool alnum) {
     for (int c = 0; c < 256; ++c) {
-      member[c] = alnum && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-                            (c >= 'A' && c <= 'Z'));
+      member[c] =
+          alnum && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'));
     }
     for (const char* e = extra; *e != '\0'; ++e) member[static_cast<unsigned char>(*e)] = true;
   }
@@ -209,9 +209,9 @@ int HttpRequestParser::OnUrl(llhttp_t* p, const char* at, size_t len) {
   HttpRequestParser* self = Self(p);
   std::string& target = self->current_.target;
   if (len > self->limits_.max_target_bytes - target.size()) {
-    self->Fail(Error::kTargetTooLong, "request-target longer than " +
-                                          std::to_string(self->limits_.max_target_bytes) +
-                                          " bytes");
+    self->Fail(
+        Error::kTargetTooLong,
+        "request-target longer than " + std::to_string(self->limits_.max_target_bytes) + " bytes");
     return -1;
   }
   target.append(at, len);
@@ -228,8 +228,8 @@ bool HttpRequestParser::CountChunkMetadata(size_t len) {
   // against the head limit, so one request cannot stream them without end.
   chunk_metadata_bytes_ += len;
   if (chunk_metadata_bytes_ <= limits_.max_header_bytes) return true;
-  Fail(Error::kHeaderTooLarge, "chunk extensions and trailers over " +
-                                   std::to_string(limits_.max_header_bytes) + " bytes");
+  Fail(Error::kHeaderTooLarge,
+       "chunk extensions and trailers over " + std::to_string(limits_.max_header_bytes) + " bytes");
   return false;
 }
 
@@ -279,8 +279,8 @@ int HttpRequestParser::OnBody(llhttp_t* p, const char* at, size_t len) {
   // Checked on the decoded bytes, so it also bounds chunked bodies whose size is not
   // announced up front.
   if (len > self->limits_.max_body_bytes - body.size()) {
-    self->Fail(Error::kBodyTooLarge, "request body over " +
-                                         std::to_string(self->limits_.max_body_bytes) + " bytes");
+    self->Fail(Error::kBodyTooLarge,
+               "request body over " + std::to_string(self->limits_.max_body_bytes) + " bytes");
     return -1;
   }
   body.append(at, len);
@@ -338,9 +338,9 @@ HttpRequestParser::Error HttpRequestParser::FinishHead() {
   current_.method = llhttp_method_name(static_cast<llhttp_method_t>(p->method));
   current_.version_minor = p->http_minor;
   if (p->http_major != 1) {
-    return Fail(Error::kVersionNotSupported,
-                "HTTP/" + std::to_string(p->http_major) + "." + std::to_string(p->http_minor) +
-                    " is not supported; use HTTP/1.1");
+    return Fail(Error::kVersionNotSupported, "HTTP/" + std::to_string(p->http_major) + "." +
+                                                 std::to_string(p->http_minor) +
+                                                 " is not supported; use HTTP/1.1");
   }
   if (p->method == HTTP_CONNECT) {
     return Fail(Error::kNotImplemented, "CONNECT is not supported");
@@ -372,8 +372,7 @@ HttpRequestParser::Error HttpRequestParser::FinishHead() {
     } else if (name == "expect") {
       if (current_.version_minor == 0) continue;  // RFC 9110 §10.1.1: ignore from HTTP/1.0
       if (!EqualsIgnoreCase(value, "100-continue")) {
-        return Fail(Error::kExpectationFailed, "unsupported expectation \"" +
-                                                   value.substr(0, 64) +
+        return Fail(Error::kExpectationFailed, "unsupported expectation \"" + value.substr(0, 64) +
                                                    "\"; only 100-continue is");
       }
       current_.expect_continue = true;
@@ -400,9 +399,9 @@ HttpRequestParser::Error HttpRequestParser::FinishHead() {
     // §6.1: a coding the server does not understand gets 501. Only chunked is supported.
     for (std::string_view coding : codings) {
       if (!EqualsIgnoreCase(coding, "chunked")) {
-        return Fail(Error::kNotImplemented,
-                    "transfer coding \"" + std::string(coding.substr(0, 64)) +
-                        "\" is not supported");
+        return Fail(
+            Error::kNotImplemented,
+            "transfer coding \"" + std::string(coding.substr(0, 64)) + "\" is not supported");
       }
     }
   }
@@ -434,12 +433,11 @@ HttpRequestParser::Error HttpRequestParser::FinishHead() {
   return Error::kNone;
 }
 
-HttpRequestParser::Error HttpRequestParser::FailFromLlhttp(int llhttp_errno,
-                                                           std::string_view data,
+HttpRequestParser::Error HttpRequestParser::FailFromLlhttp(int llhttp_errno, std::string_view data,
                                                            const char* at) {
   const char* reason = llhttp_get_error_reason(Llhttp(parser_));
-  const std::string why = reason != nullptr ? reason : llhttp_errno_name(
-                                                           static_cast<llhttp_errno_t>(llhttp_errno));
+  const std::string why =
+      reason != nullptr ? reason : llhttp_errno_name(static_cast<llhttp_errno_t>(llhttp_errno));
   switch (llhttp_errno) {
     case HPE_INVALID_METHOD: {
       // RFC 9110 §9.1: a well-formed but unknown method gets 501; garbage gets 400. llhttp
@@ -452,8 +450,7 @@ HttpRequestParser::Error HttpRequestParser::FailFromLlhttp(int llhttp_errno,
       const size_t upto = header_bytes_ + offset;
       std::string_view seen = std::string_view(head_prefix_).substr(0, upto);
       seen.remove_prefix(std::min(seen.find_first_not_of("\r\n"), seen.size()));
-      if (upto >= head_prefix_.size() ||
-          !kTokenChar.All(seen)) {
+      if (upto >= head_prefix_.size() || !kTokenChar.All(seen)) {
         return Fail(Error::kMalformed, "malformed request: " + why);
       }
       unknown_method_bytes_ = seen.size();
@@ -516,7 +513,8 @@ HttpRequestParser::Error HttpRequestParser::Feed(std::string_view data,
       const size_t budget = limits_.max_header_bytes - header_bytes_;
       if (budget < chunk) chunk = budget + 1;
       if (head_prefix_.size() < kHeadPrefixBytes) {
-        head_prefix_.append(data.substr(0, std::min(chunk, kHeadPrefixBytes - head_prefix_.size())));
+        head_prefix_.append(
+            data.substr(0, std::min(chunk, kHeadPrefixBytes - head_prefix_.size())));
       }
     }
     pause_ = Pause::kNone;
@@ -540,9 +538,9 @@ HttpRequestParser::Error HttpRequestParser::Feed(std::string_view data,
       }
       header_bytes_ += n;
       if (header_bytes_ > limits_.max_header_bytes) {
-        return Fail(Error::kHeaderTooLarge, "request line and headers over " +
-                                                std::to_string(limits_.max_header_bytes) +
-                                                " bytes");
+        return Fail(
+            Error::kHeaderTooLarge,
+            "request line and headers over " + std::to_string(limits_.max_header_bytes) + " bytes");
       }
     }
 

@@ -37,7 +37,7 @@ struct HttpRequest {
   std::string path;    // target without query (and fragment); for absolute-form, its path
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased, in order
   std::string body;                                          // decoded when chunked
-  int version_minor = 1;         // HTTP/1.<version_minor>: 0 or 1
+  int version_minor = 1;                                     // HTTP/1.<version_minor>: 0 or 1
   bool keep_alive = false;       // false: answer with "Connection: close" and close
   bool expect_continue = false;  // HTTP/1.1 "Expect: 100-continue" with a body to come
 
@@ -153,10 +153,10 @@ class HttpRequestParser {
   HeadCheck head_check_;
   std::unique_ptr<llhttp__internal_s> parser_;
   HttpRequest current_;
-  std::string head_prefix_;    // first bytes of current_'s head: tells 501 from 400 on a method
-  size_t header_bytes_ = 0;    // head bytes seen for current_ so far
+  std::string head_prefix_;  // first bytes of current_'s head: tells 501 from 400 on a method
+  size_t header_bytes_ = 0;  // head bytes seen for current_ so far
   size_t unknown_method_bytes_ = 0;  // > 0: llhttp refused the method; finishing its token
-  bool in_head_ = true;        // current_ has not completed its headers yet
+  bool in_head_ = true;              // current_ has not completed its headers yet
   bool in_value_ = false;      // last header callback was a value (next field starts a header)
   bool head_prev_lf_ = false;  // the last head byte scanned was LF (obs-fold detection)
   bool closed_ = false;        // a non-keep-alive request completed; ignore the rest

@@ -64,9 +64,9 @@ TEST(HttpRfcTest, ChunkDataMustEndWithCrlf) {
   // RFC 9112 §7.1: chunk = chunk-size [ext] CRLF chunk-data CRLF. llhttp 8.1 skips the two
   // bytes unchecked; the parser checks them.
   const std::string head = "POST /f HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
-  for (const char* body : {"2\r\nhiXX0\r\n\r\n", "2\r\nhi\n0\r\n\r\n", "2\r\nhi\r0\r\n\r\n",
-                           "2\r\nhiX\n0\r\n\r\n", "2\r\nhi\rX0\r\n\r\n",
-                           "1\r\na\r\n2\r\nbbXX0\r\n\r\n"}) {
+  for (const char* body :
+       {"2\r\nhiXX0\r\n\r\n", "2\r\nhi\n0\r\n\r\n", "2\r\nhi\r0\r\n\r\n", "2\r\nhiX\n0\r\n\r\n",
+        "2\r\nhi\rX0\r\n\r\n", "1\r\na\r\n2\r\nbbXX0\r\n\r\n"}) {
     ExpectEverySplit(head + body, Error::kMalformed);
   }
   // The same bodies well formed are accepted, whatever the split.
@@ -91,12 +91,10 @@ TEST(HttpRfcTest, ConflictingOrDuplicateFramingIsRejected) {
                    Error::kMalformed);
   ExpectEverySplit("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2, 2\r\n\r\nhi",
                    Error::kMalformed);
-  ExpectEverySplit("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: +2\r\n\r\nhi",
-                   Error::kMalformed);
+  ExpectEverySplit("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: +2\r\n\r\nhi", Error::kMalformed);
   ExpectEverySplit("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", Error::kMalformed);
-  ExpectEverySplit(
-      "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999999\r\n\r\n",
-      Error::kMalformed);
+  ExpectEverySplit("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+                   Error::kMalformed);
   ExpectEverySplit(
       "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffffff\r\n",
       Error::kMalformed);
@@ -151,8 +149,8 @@ TEST(HttpRfcTest, ChunkExtensionsAndTrailersCountAgainstTheHeadLimit) {
   ExpectEverySplit(head + "0\r\nX-T: " + std::string(2000, 't') + "\r\n\r\n",
                    Error::kHeaderTooLarge, 0, limits);
   // Within the limit, and the budget restarts with each request.
-  const std::string ok = head + "1;e=" + std::string(500, 'e') + "\r\na\r\n0\r\nX: " +
-                         std::string(300, 't') + "\r\n\r\n";
+  const std::string ok = head + "1;e=" + std::string(500, 'e') +
+                         "\r\na\r\n0\r\nX: " + std::string(300, 't') + "\r\n\r\n";
   const Outcome o = Parse(ok + ok, 0, limits);
   EXPECT_EQ(o.error, Error::kNone);
   EXPECT_EQ(o.requests.size(), 2u);
@@ -179,11 +177,10 @@ TEST(HttpRfcTest, HostRules) {
   ExpectEverySplit("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", Error::kMalformed);
   ExpectEverySplit("GET / HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n", Error::kMalformed);
   for (const char* bad : {"a b", "a/b", "a@b", "a:b:c", "[::1", "a:8o", "a?b"}) {
-    ExpectEverySplit(std::string("GET / HTTP/1.1\r\nHost: ") + bad + "\r\n\r\n",
-                     Error::kMalformed);
+    ExpectEverySplit(std::string("GET / HTTP/1.1\r\nHost: ") + bad + "\r\n\r\n", Error::kMalformed);
   }
-  for (const char* good : {"", "gw", "gw.example:8080", "127.0.0.1:1", "[::1]:80", "[::1]",
-                           "xn--bcher-kva.example"}) {
+  for (const char* good :
+       {"", "gw", "gw.example:8080", "127.0.0.1:1", "[::1]:80", "[::1]", "xn--bcher-kva.example"}) {
     const Outcome o = Parse(std::string("GET / HTTP/1.1\r\nHost: ") + good + "\r\n\r\n", 0);
     EXPECT_EQ(o.error, Error::kNone) << good;
   }
@@ -255,10 +252,12 @@ TEST(HttpRfcTest, ExpectContinue) {
     EXPECT_EQ(o.error, Error::kNone) << request;
     return o.requests.size() == 1 && o.requests[0].expect_continue;
   };
-  EXPECT_TRUE(expect("POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
-                     "Content-Length: 1\r\n\r\nx"));
-  EXPECT_TRUE(expect("POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-Continue\r\n"
-                     "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"));
+  EXPECT_TRUE(
+      expect("POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+             "Content-Length: 1\r\n\r\nx"));
+  EXPECT_TRUE(
+      expect("POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-Continue\r\n"
+             "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"));
   // Nothing to continue: no body.
   EXPECT_FALSE(expect("POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n\r\n"));
   // RFC 9110 §10.1.1: ignored from HTTP/1.0 clients.
@@ -286,8 +285,8 @@ TEST(HttpRfcTest, HeadCheckRunsBeforeTheBodyAndCanRefuseIt) {
         &out);
     EXPECT_EQ(checks, 1);
     ASSERT_EQ(out.size(), 1u);  // the request before it is complete either way
-    EXPECT_EQ(parser.phase(), accept ? HttpRequestParser::Phase::kBody
-                                     : HttpRequestParser::Phase::kBody);
+    EXPECT_EQ(parser.phase(),
+              accept ? HttpRequestParser::Phase::kBody : HttpRequestParser::Phase::kBody);
     if (accept) {
       EXPECT_EQ(e, Error::kNone);
       EXPECT_EQ(parser.Feed("hello", &out), Error::kNone);

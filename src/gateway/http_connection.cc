@@ -33,8 +33,7 @@ HttpConnection::HttpConnection(HttpServer* server, io::EventLoop* loop, UniqueFd
       server_(server),
       config_(config),
       backend_(backend),
-      parser_(HttpLimits{config.max_header_bytes, config.max_body_bytes,
-                         config.max_target_bytes}),
+      parser_(HttpLimits{config.max_header_bytes, config.max_body_bytes, config.max_target_bytes}),
       phase_start_ns_(MonotonicNowNs()) {
   parser_.set_head_check([this](const HttpRequest& head) { return OnExpectContinue(head); });
 }
@@ -137,8 +136,8 @@ void HttpConnection::Pump() {
   }
   pumping_ = false;
   if (closed() || closing()) return;
-  const bool read = !broken_ && waiting_.empty() &&
-                    BufferedBytes() <= config_.max_unsent_output_bytes;
+  const bool read =
+      !broken_ && waiting_.empty() && BufferedBytes() <= config_.max_unsent_output_bytes;
   if (read && paused_) phase_start_ns_ = MonotonicNowNs();  // our pause is not the client's delay
   paused_ = !read;
   SetReading(read);
@@ -181,8 +180,8 @@ void HttpConnection::Handle(uint64_t seq, HttpRequest& req) {
 void HttpConnection::StartCall(uint64_t seq, std::string_view function, int64_t timeout_ms,
                                HttpRequest& req) {
   ++in_flight_;
-  auto weak = std::weak_ptr<HttpConnection>(
-      std::static_pointer_cast<HttpConnection>(shared_from_this()));
+  auto weak =
+      std::weak_ptr<HttpConnection>(std::static_pointer_cast<HttpConnection>(shared_from_this()));
   io::EventLoop* home = loop();
   backend_->Call(function, req.body, timeout_ms,
                  [weak, home, seq](CallStatus status, std::string out) {
@@ -195,21 +194,21 @@ void HttpConnection::StartCall(uint64_t seq, std::string_view function, int64_t 
 }
 
 void HttpConnection::CollectStatus(uint64_t seq, bool text) {
-  auto weak = std::weak_ptr<HttpConnection>(
-      std::static_pointer_cast<HttpConnection>(shared_from_this()));
+  auto weak =
+      std::weak_ptr<HttpConnection>(std::static_pointer_cast<HttpConnection>(shared_from_this()));
   io::EventLoop* home = loop();
   ++in_flight_;
-  backend_->CollectStatus(
-      text ? Backend::StatusFormat::kText : Backend::StatusFormat::kJson,
-      [weak, home, seq, text](std::string body) {
-        home->Dispatch([weak, seq, text, body = std::move(body)] {
-          auto self = weak.lock();
-          if (!self || self->closed()) return;
-          --self->in_flight_;
-          self->Respond(seq, 200, body, text ? "text/plain" : "application/json");
-          self->Pump();
-        });
-      });
+  backend_->CollectStatus(text ? Backend::StatusFormat::kText : Backend::StatusFormat::kJson,
+                          [weak, home, seq, text](std::string body) {
+                            home->Dispatch([weak, seq, text, body = std::move(body)] {
+                              auto self = weak.lock();
+                              if (!self || self->closed()) return;
+                              --self->in_flight_;
+                              self->Respond(seq, 200, body,
+                                            text ? "text/plain" : "application/json");
+                              self->Pump();
+                            });
+                          });
 }
 
 void HttpConnection::Complete(uint64_t seq, CallStatus status, std::string out) {
@@ -219,7 +218,8 @@ void HttpConnection::Complete(uint64_t seq, CallStatus status, std::string out) 
     if (out.empty()) out = proto::CallStatusName(status);
     if (out.back() != '\n') out.push_back('\n');
   }
-  Respond(seq, code, out, "text/plain", code == 503 ? One(kRetryAfter) : std::span<const std::string>());
+  Respond(seq, code, out, "text/plain",
+          code == 503 ? One(kRetryAfter) : std::span<const std::string>());
   Pump();
 }
 
@@ -321,8 +321,7 @@ void HttpConnection::CheckDeadlines(int64_t now_ns) {
   if (!paused_ && !broken_) {
     // A new connection owes its first request head from the moment it was accepted, or
     // silent connections could hold every slot for idle_timeout_ms.
-    const bool silent_since_accept =
-        next_seq_ == 1 && phase_ == HttpRequestParser::Phase::kIdle;
+    const bool silent_since_accept = next_seq_ == 1 && phase_ == HttpRequestParser::Phase::kIdle;
     if (silent_since_accept && now_ns - phase_start_ns_ > config_.header_timeout_ms * ms) {
       return Close();
     }
@@ -334,15 +333,14 @@ void HttpConnection::CheckDeadlines(int64_t now_ns) {
     }
     if (phase_ == HttpRequestParser::Phase::kBody) {
       // Apache mod_reqtimeout's rule: a base time, extended by the bytes that did arrive.
-      const int64_t allowed = config_.body_timeout_ms * ms +
-                              static_cast<int64_t>(parser_.body_bytes() * 1'000'000'000ull /
-                                                   config_.min_body_rate);
+      const int64_t allowed =
+          config_.body_timeout_ms * ms +
+          static_cast<int64_t>(parser_.body_bytes() * 1'000'000'000ull / config_.min_body_rate);
       if (now_ns - phase_start_ns_ > allowed) {
         linger_ = false;
-        return AnswerErrorAndClose(408, "request body too slow: less than " +
-                                            std::to_string(config_.min_body_rate) +
-                                            " bytes/s after " +
-                                            std::to_string(config_.body_timeout_ms) + " ms");
+        return AnswerErrorAndClose(
+            408, "request body too slow: less than " + std::to_string(config_.min_body_rate) +
+                     " bytes/s after " + std::to_string(config_.body_timeout_ms) + " ms");
       }
     }
   }

@@ -100,9 +100,9 @@ class HttpConnection final : public io::StreamConnection {
   std::vector<HttpRequest> parsed_;
   std::deque<Waiting> waiting_;  // parsed, not yet dispatched (backpressure)
   std::deque<Slot> slots_;
-  size_t slot_bytes_ = 0;     // sum of slots_[i].response sizes
+  size_t slot_bytes_ = 0;               // sum of slots_[i].response sizes
   uint64_t recent_response_bytes_ = 0;  // moving average of this connection's answers
-  uint32_t in_flight_ = 0;    // calls dispatched and not yet answered
+  uint32_t in_flight_ = 0;              // calls dispatched and not yet answered
   uint64_t next_seq_ = 1;
   uint64_t continue_seq_ = 0;  // slot made for a head that expected 100-continue
   bool broken_ = false;        // the connection ends after the answers queued so far

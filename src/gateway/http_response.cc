@@ -19,26 +19,46 @@ bool HasLineBreak(std::string_view s) {
 
 const char* ReasonPhrase(int status) {
   switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 411: return "Length Required";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 417: return "Expectation Failed";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
-    default: return "";
+    case 100:
+      return "Continue";
+    case 200:
+      return "OK";
+    case 204:
+      return "No Content";
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 411:
+      return "Length Required";
+    case 413:
+      return "Content Too Large";
+    case 414:
+      return "URI Too Long";
+    case 417:
+      return "Expectation Failed";
+    case 429:
+      return "Too Many Requests";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    case 505:
+      return "HTTP Version Not Supported";
+    default:
+      return "";
   }
 }
 
@@ -70,8 +90,8 @@ void AppendResponse(std::string* out, const ResponseHead& head, std::string_view
       !head.keep_alive ? kClose : (head.announce_keep_alive ? kKeepAlive : std::string_view());
   const std::string_view payload = head.head_only ? std::string_view() : body;
 
-  size_t size = kVersion.size() + 4 + reason.size() + 2 * kCrlf.size() + connection.size() +
-                payload.size();
+  size_t size =
+      kVersion.size() + 4 + reason.size() + 2 * kCrlf.size() + connection.size() + payload.size();
   if (!content_type.empty()) size += kContentType.size() + content_type.size() + kCrlf.size();
   if (!bodyless) size += kContentLength.size() + length_text.size() + kCrlf.size();
   if (!date.empty()) size += kDate.size() + date.size() + kCrlf.size();

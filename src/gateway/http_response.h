@@ -18,7 +18,7 @@ struct ResponseHead {
   int status = 200;
   std::string_view reason;                       // empty: ReasonPhrase(status)
   std::string_view content_type = "text/plain";  // empty: no Content-Type
-  bool keep_alive = true;         // false: "Connection: close" (RFC 9112 §9.6)
+  bool keep_alive = true;                        // false: "Connection: close" (RFC 9112 §9.6)
   bool announce_keep_alive = false;  // "Connection: keep-alive", for HTTP/1.0 clients that asked
   bool head_only = false;  // answer to HEAD: Content-Length of the body, no body (RFC 9110 §9.3.2)
   std::string_view date;   // IMF-fixdate for the Date header (RFC 9110 §6.6.1); empty: none

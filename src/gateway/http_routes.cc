@@ -112,8 +112,8 @@ Route ResolveRoute(const HttpRequest& req) {
     return Respond(404, "not found: use POST /function/<name>\n");
   }
   if (m != "POST") {
-    Route r = m == "OPTIONS" ? Options("POST")
-                             : MethodNotAllowed("POST", "use POST to call a function");
+    Route r =
+        m == "OPTIONS" ? Options("POST") : MethodNotAllowed("POST", "use POST to call a function");
     r.function = std::move(name);  // the connection answers 404 if there is no such function
     return r;
   }

@@ -28,13 +28,13 @@ struct Route {
     kStatus,   // GET /status: gather the engines' status
   };
   Kind kind = Kind::kRespond;
-  int status = 200;       // kRespond
-  std::string body;       // kRespond: one line ending in '\n' (or empty for 204)
-  std::string allow;      // kRespond: "Allow: ..." header line, or empty
-  std::string function;   // kCall: the decoded function name; kRespond: the function a
-                          // 405/OPTIONS answer is about (404 instead if it does not exist)
-  int64_t timeout_ms = 0; // kCall: from X-Nightjar-Timeout-Ms; 0 = the function's own
-  bool text = false;      // kStatus: ?format=text
+  int status = 200;        // kRespond
+  std::string body;        // kRespond: one line ending in '\n' (or empty for 204)
+  std::string allow;       // kRespond: "Allow: ..." header line, or empty
+  std::string function;    // kCall: the decoded function name; kRespond: the function a
+                           // 405/OPTIONS answer is about (404 instead if it does not exist)
+  int64_t timeout_ms = 0;  // kCall: from X-Nightjar-Timeout-Ms; 0 = the function's own
+  bool text = false;       // kStatus: ?format=text
 };
 
 // Where `req` goes. Never fails: errors are kRespond routes (400 bad timeout header or

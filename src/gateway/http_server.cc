@@ -18,15 +18,24 @@ using proto::CallStatus;
 
 int HttpStatusFor(CallStatus status) {
   switch (status) {
-    case CallStatus::kOk: return 200;
-    case CallStatus::kFunctionError: return 502;
-    case CallStatus::kWorkerDied: return 502;
-    case CallStatus::kTimeout: return 504;
-    case CallStatus::kUnavailable: return 503;
-    case CallStatus::kNotFound: return 404;
-    case CallStatus::kTooLarge: return 413;
-    case CallStatus::kBadRequest: return 400;
-    case CallStatus::kInternal: return 500;
+    case CallStatus::kOk:
+      return 200;
+    case CallStatus::kFunctionError:
+      return 502;
+    case CallStatus::kWorkerDied:
+      return 502;
+    case CallStatus::kTimeout:
+      return 504;
+    case CallStatus::kUnavailable:
+      return 503;
+    case CallStatus::kNotFound:
+      return 404;
+    case CallStatus::kTooLarge:
+      return 413;
+    case CallStatus::kBadRequest:
+      return 400;
+    case CallStatus::kInternal:
+      return 500;
   }
   return 500;
 }
@@ -128,8 +137,8 @@ void HttpServer::Sweep(io::EventLoop* loop) {
   }
   const int64_t now = MonotonicNowNs();
   for (auto& c : mine) c->CheckDeadlines(now);
-  const int64_t shortest = std::min({config_.idle_timeout_ms, config_.header_timeout_ms,
-                                     config_.body_timeout_ms});
+  const int64_t shortest =
+      std::min({config_.idle_timeout_ms, config_.header_timeout_ms, config_.body_timeout_ms});
   const int64_t period = std::clamp<int64_t>(shortest / 4, 10, 1000);
   loop->RunAfterMs(period, [this, loop] { Sweep(loop); });
 }

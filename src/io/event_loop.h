@@ -88,7 +88,7 @@ class EventLoop {
   TimerId next_timer_id_ = 1;
   int64_t armed_ns_ = 0;
   std::vector<std::unique_ptr<Watcher>> owned_watchers_;  // waker and timer watcher
-  std::unordered_map<int, Watcher*> watchers_;  // fd -> its watcher, for Unwatch()
+  std::unordered_map<int, Watcher*> watchers_;            // fd -> its watcher, for Unwatch()
   epoll_event* batch_ = nullptr;  // the events Run() is handling: [batch_next_, batch_size_)
   int batch_next_ = 0;            // left to handle
   int batch_size_ = 0;

@@ -87,7 +87,7 @@ class StreamConnection : public Watcher, public std::enable_shared_from_this<Str
   bool linger_ = false;          // LingeringClose() was called
   bool linger_started_ = false;  // ... and the write side is shut down
   int64_t linger_ms_ = 0;
-  uint64_t linger_budget_ = 0;   // bytes still to discard
+  uint64_t linger_budget_ = 0;  // bytes still to discard
   int64_t last_activity_ns_ = 0;
   int64_t last_write_progress_ns_ = 0;
 };
