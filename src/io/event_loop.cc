@@ -142,6 +142,7 @@ Status EventLoop::Watch(int fd, uint32_t events, Watcher* watcher) {
   if (::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
     return Status::FromErrno("epoll_ctl ADD");
   }
+  std::lock_guard<std::mutex> lock(watchers_mu_);
   watchers_[fd] = watcher;
   return Status::Ok();
 }
@@ -158,12 +159,19 @@ Status EventLoop::Modify(int fd, uint32_t events, Watcher* watcher) {
 
 void EventLoop::Unwatch(int fd) {
   ::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_DEL, fd, nullptr);
-  auto it = watchers_.find(fd);
-  if (it == watchers_.end()) return;
-  for (int i = batch_next_; i < batch_size_; ++i) {
-    if (batch_[i].data.ptr == it->second) batch_[i].data.ptr = nullptr;
+  Watcher* watcher = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(watchers_mu_);
+    auto it = watchers_.find(fd);
+    if (it == watchers_.end()) return;
+    watcher = it->second;
+    watchers_.erase(it);
   }
-  watchers_.erase(it);
+  // Only the loop thread handles a batch; from another thread there is none to clean.
+  if (!InLoopThread()) return;
+  for (int i = batch_next_; i < batch_size_; ++i) {
+    if (batch_[i].data.ptr == watcher) batch_[i].data.ptr = nullptr;
+  }
 }
 
 EventLoop::TimerId EventLoop::RunAt(int64_t when_ns, Task task) {

@@ -1,9 +1,11 @@
 // EventLoop: one epoll-based event loop per I/O thread (DESIGN.md §5), in the spirit of
 // Redis's ae.c: readiness callbacks, one-shot timers, and a cross-thread task queue.
 //
-// Thread rules: Post(), Stop() and InLoopThread() may be called from any thread. Every
-// other method must be called on the loop's own thread (the one inside Run()), or before
-// Run() starts. Handlers are borrowed: a Watcher must stay alive until Unwatch()ed.
+// Thread rules: Post(), Stop(), InLoopThread() and the fd registration methods (Watch,
+// Modify, Unwatch: epoll_ctl is thread-safe, and components register their fds while the
+// loops already run) may be called from any thread. Every other method must be called on
+// the loop's own thread (the one inside Run()), or before Run() starts. Handlers are
+// borrowed: a Watcher must stay alive until Unwatch()ed.
 #pragma once
 
 #include <sys/epoll.h>
@@ -88,7 +90,8 @@ class EventLoop {
   TimerId next_timer_id_ = 1;
   int64_t armed_ns_ = 0;
   std::vector<std::unique_ptr<Watcher>> owned_watchers_;  // waker and timer watcher
-  std::unordered_map<int, Watcher*> watchers_;            // fd -> its watcher, for Unwatch()
+  std::mutex watchers_mu_;  // Watch() also runs on other threads (start-up wiring)
+  std::unordered_map<int, Watcher*> watchers_;  // fd -> its watcher (Unwatch); watchers_mu_
   epoll_event* batch_ = nullptr;  // the events Run() is handling: [batch_next_, batch_size_)
   int batch_next_ = 0;            // left to handle
   int batch_size_ = 0;
