@@ -61,7 +61,9 @@ def test_status_reports_pool_queue_target_and_counters(tmp_path):
         assert s["slow"]["calls"]["timed_out"] == 1, s["slow"]
         echo = s["echo"]
         assert echo["concurrency"] == "managed"
-        assert pool_size(echo) == 2 and echo["queued"] == 0, echo
+        # min_workers at least; the pool sometimes grows by one under these sequential calls
+        # (seen on a loaded 2-vCPU VM; see the issue 8 note), so the upper end is max_workers.
+        assert 2 <= pool_size(echo) <= 4 and echo["queued"] == 0, echo
         # At least min_workers, unless the machine bound (the cores) is lower; at most max.
         assert 1 <= echo["target"] <= 4, echo
         assert 0 < echo["cpu_share"] <= 1 and echo["cpu_bound"] >= 1, echo
