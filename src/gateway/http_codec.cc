@@ -147,7 +147,6 @@ HttpRequestParser::HttpRequestParser(HttpLimits limits)
   static const llhttp_settings_t kSettings = [] {
     llhttp_settings_t s;
     llhttp_settings_init(&s);
-    s.on_message_begin = &OnMessageBegin;
     s.on_url = &OnUrl;
     s.on_header_field = &OnHeaderField;
     s.on_header_value = &OnHeaderValue;
@@ -202,8 +201,6 @@ HttpRequestParser::Error HttpRequestParser::Fail(Error e, std::string message) {
   }
   return error_;
 }
-
-int HttpRequestParser::OnMessageBegin(llhttp_t*) { return 0; }
 
 int HttpRequestParser::OnUrl(llhttp_t* p, const char* at, size_t len) {
   HttpRequestParser* self = Self(p);

@@ -121,7 +121,6 @@ class HttpRequestParser {
   // Why llhttp last paused; we pause it at the points where bookkeeping happens.
   enum class Pause { kNone, kHeadersComplete, kMessageComplete };
 
-  static int OnMessageBegin(llhttp__internal_s* p);
   static int OnUrl(llhttp__internal_s* p, const char* at, size_t len);
   static int OnHeaderField(llhttp__internal_s* p, const char* at, size_t len);
   static int OnHeaderValue(llhttp__internal_s* p, const char* at, size_t len);
