@@ -22,6 +22,7 @@ BENCH := $(BUILD_DIR)/bench/nightjar_bench
 BENCH_ARGS ?=
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?=
+FUZZ_SEED ?=
 
 .PHONY: help bench bench-quick bench-build fuzz
 
@@ -46,4 +47,4 @@ bench-quick: bench-build
 fuzz:
 	cmake --preset fuzz >/dev/null
 	cmake --build --preset fuzz -j$(JOBS)
-	bash scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+	FUZZ_SEED=$(FUZZ_SEED) bash scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)

@@ -10,7 +10,9 @@
 # libFuzzer learns goes to build/fuzz/corpus/NAME/, kept between runs so that the next run
 # starts where this one stopped; the tree stays clean. A failing input is written to
 # build/fuzz/artifacts/NAME/; replay it with `build/fuzz/NAME_fuzz FILE`.
-# Environment: FUZZ_RSS_MB (memory limit per target, default 2048).
+# Environment: FUZZ_RSS_MB (memory limit per target, default 2048); FUZZ_SEED (libFuzzer's
+# -seed: a fixed seed makes a run draw the same inputs every time, as CI does; unset, each
+# run explores anew).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,17 +39,28 @@ for name in "${targets[@]}"; do
   args=(-max_total_time="$seconds" -rss_limit_mb="${FUZZ_RSS_MB:-2048}" -timeout=30
         -detect_leaks=1 -print_final_stats=1 -artifact_prefix="$artifacts/")
   [ -f "tests/fuzz/$name.dict" ] && args+=(-dict="tests/fuzz/$name.dict")
+  [ -n "${FUZZ_SEED:-}" ] && args+=(-seed="$FUZZ_SEED")
 
   echo "fuzz: $name for ${seconds}s (log: $log)"
   rc=0
+  stamp="$build/logs/$name.start"
+  touch "$stamp"
   "$bin" "${args[@]}" "$corpus" "$seeds" >"$log" 2>&1 || rc=$?
   if [ "$rc" -eq 0 ]; then
     # libFuzzer's last word: "Done N runs in S second(s)".
     done_line="$(grep -E '^Done [0-9]+ runs' "$log" | tail -1)"
     echo "fuzz: $name: $done_line, corpus $(ls "$corpus" | wc -l) files"
   else
-    echo "fuzz: $name FAILED (exit $rc); the end of its log:"
-    tail -n 60 "$log"
+    echo "fuzz: $name FAILED (exit $rc); what went wrong:"
+    grep -E 'invariant violated|runtime error|ERROR: |SUMMARY: ' "$log" | head -n 20 || true
+    echo "fuzz: the end of its log:"
+    tail -n 40 "$log"
+    # The failing input, so a run on another machine can be replayed here:
+    #   base64 -d > crash && build/fuzz/NAME_fuzz crash
+    find "$artifacts" -type f -newer "$stamp" | while read -r input; do
+      echo "fuzz: input $(basename "$input") ($(stat -c %s "$input") bytes), base64:"
+      head -c 65536 "$input" | base64 -w 100
+    done
     failed+=("$name")
   fi
 done

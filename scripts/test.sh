@@ -17,4 +17,4 @@ done
 echo "== bench-quick: benchmark harness smoke test (numbers are not checked)"
 make bench-quick JOBS="$jobs"
 echo "== fuzz: each libFuzzer target for 60 s (make fuzz)"
-make fuzz FUZZ_SECONDS=60 JOBS="$jobs"
+make fuzz FUZZ_SECONDS=60 FUZZ_SEED=1 JOBS="$jobs"

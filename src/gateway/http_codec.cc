@@ -513,6 +513,13 @@ HttpRequestParser::Error HttpRequestParser::Feed(std::string_view data,
         head_prefix_.append(
             data.substr(0, std::min(chunk, kHeadPrefixBytes - head_prefix_.size())));
       }
+    } else if ((p->flags & F_CHUNKED) != 0) {
+      // llhttp reports a chunk extension or trailer only when its span ends or the buffer
+      // does, and an error inside a span drops it. Executing at most one byte past the
+      // metadata budget makes the first fault in byte order win (431 at the byte that
+      // crosses the limit, else llhttp's error), however the stream was cut into reads.
+      const size_t budget = limits_.max_header_bytes - chunk_metadata_bytes_;
+      if (budget < chunk) chunk = budget + 1;
     }
     pause_ = Pause::kNone;
     exec_begin_ = data.data();

@@ -156,6 +156,39 @@ TEST(HttpRfcTest, ChunkExtensionsAndTrailersCountAgainstTheHeadLimit) {
   EXPECT_EQ(o.requests.size(), 2u);
 }
 
+// Found by http_codec_fuzz in CI: a trailer longer than the limit with a bad byte after it
+// got 400 when read whole (llhttp failed before reporting the trailer) and 431 when a read
+// ended inside the trailer. The first fault in byte order decides, for every cut.
+TEST(HttpRfcTest, FirstFaultInByteOrderWinsOverTheMetadataLimit) {
+  HttpLimits limits;
+  limits.max_header_bytes = 1024;
+  const std::string head = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  const std::string over = std::string(1100, 't');
+  const struct {
+    std::string body;
+    Error error;
+  } cases[] = {
+      // A trailer field name over the limit, then a byte no token may hold.
+      {"0\r\n" + over + "(x: v\r\n\r\n", Error::kHeaderTooLarge},
+      {"0\r\nX(" + over + ": v\r\n\r\n", Error::kMalformed},
+      {"0\r\nA: b\r\n" + over + " x: v\r\n\r\n", Error::kHeaderTooLarge},
+      // A chunk extension over the limit, then a byte no extension may hold.
+      {"1;" + over + "\x7f\r\na\r\n0\r\n\r\n", Error::kHeaderTooLarge},
+      {"1;e\x7f" + over + "\r\na\r\n0\r\n\r\n", Error::kMalformed},
+  };
+  for (const auto& c : cases) {
+    const std::string stream = head + c.body;
+    for (size_t cut = 0; cut <= stream.size(); ++cut) {
+      HttpRequestParser parser(limits);
+      std::vector<HttpRequest> out;
+      parser.Feed(std::string_view(stream).substr(0, cut), &out);
+      parser.Feed(std::string_view(stream).substr(cut), &out);
+      ASSERT_EQ(parser.error(), c.error) << "cut at " << cut << " of " << stream.size();
+    }
+    ExpectEverySplit(stream, c.error, 0, limits);
+  }
+}
+
 TEST(HttpRfcTest, ObsoleteLineFoldingIsRejected) {
   // RFC 9112 §5.2: reject obs-fold with 400 (or replace it; we reject).
   ExpectEverySplit("GET / HTTP/1.1\r\nHost: x\r\nX-A: one\r\n two\r\n\r\n", Error::kMalformed);
