@@ -135,6 +135,22 @@ def test_function(name: str, **options) -> dict:
     return function(name, **options) | {"handler": str((base / f"lib{name}.so").resolve())}
 
 
+def python_function(name: str, handler: str, **options) -> dict:
+    """One `functions:` entry for runtime python. handler is "file.py:function", the file in
+    tests/functions/python, or in examples/python when it starts with "examples/"."""
+    path, _, func = handler.rpartition(":")
+    base = REPO_ROOT if path.startswith("examples/") else REPO_ROOT / "tests" / "functions" / "python"
+    entry = {"name": name, "runtime": "python", "handler": f"{(base / path).resolve()}:{func}"}
+    entry.update(options)
+    return entry
+
+
+def runtime_pids(ipc_root: Path) -> list:
+    """Python runtime processes of a deployment (`python3 -m nightjar --ipc-root ...`)."""
+    return sorted(p.pid for p in processes_mentioning(str(ipc_root))
+                  if " -m nightjar " in p.cmdline)
+
+
 def all_example_functions(**overrides: dict) -> list:
     """Every example function with default options; overrides maps a name to extra options."""
     return [function(n, **overrides.get(n, {})) for n in EXAMPLE_FUNCTIONS]

@@ -2,6 +2,7 @@
 // CLI11 and hands off to the Run* functions; `launcher` and `worker` are internal
 // subcommands the engine starts itself.
 #include <CLI/CLI.hpp>
+#include <filesystem>
 
 #include "base/logging.h"
 #include "base/memory.h"
@@ -60,6 +61,9 @@ int main(int argc, char** argv) {
   l_cmd->add_option("--max-payload", lo.max_payload)->required();
   l_cmd->add_option("--engine-pid", lo.engine_pid);
   l_cmd->add_option("--worker-nice", lo.worker_nice);
+  l_cmd->add_option("--runtime", lo.runtime);
+  l_cmd->add_option("--interpreter", lo.interpreter);
+  l_cmd->add_option("--slots-per-process", lo.slots_per_process);
 
   nightjar::worker::WorkerOptions wo;
   CLI::App* w_cmd = app.add_subcommand("worker", "(internal) host one function worker");
@@ -94,6 +98,8 @@ int main(int argc, char** argv) {
     ssize_t n = ::readlink("/proc/self/exe", self, sizeof(self) - 1);
     if (n <= 0) return 2;
     lo.worker_exe.assign(self, static_cast<size_t>(n));
+    // Runtimes live beside the binary, as the build lays them out (runtimes/CMakeLists.txt).
+    lo.python_path = std::filesystem::path(lo.worker_exe).parent_path() / "runtimes/python";
     return nightjar::launcher::RunLauncher(lo);
   }
   if (w_cmd->parsed()) {

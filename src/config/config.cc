@@ -17,13 +17,13 @@
 
 #include <cerrno>
 #include <charconv>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <filesystem>
 #include <functional>
 #include <limits>
 #include <map>
-#include <cstdlib>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -248,8 +248,7 @@ void ParseGateway(const YAML::Node& node, GatewayConfig& g) {
           {"header_timeout_ms", [&](auto& v, auto& p) { g.header_timeout_ms = ReadMs(v, p, 1); }},
           {"body_timeout_ms", [&](auto& v, auto& p) { g.body_timeout_ms = ReadMs(v, p, 1); }},
           {"min_body_rate", [&](auto& v, auto& p) { g.min_body_rate = ReadU64(v, p, 1); }},
-          {"lingering_close_ms",
-           [&](auto& v, auto& p) { g.lingering_close_ms = ReadMs(v, p, 0); }},
+          {"lingering_close_ms", [&](auto& v, auto& p) { g.lingering_close_ms = ReadMs(v, p, 0); }},
           {"lingering_close_bytes",
            [&](auto& v, auto& p) { g.lingering_close_bytes = ReadU64(v, p, 0); }},
           {"max_pipelined_calls",
@@ -292,8 +291,7 @@ void ParseEngine(const YAML::Node& node, EngineConfig& e) {
                Fail(p, "must be an absolute path, got " + Quote(e.ipc_root), v);
              }
            }},
-          {"default_timeout_ms",
-           [&](auto& v, auto& p) { e.default_timeout_ms = ReadMs(v, p, 1); }},
+          {"default_timeout_ms", [&](auto& v, auto& p) { e.default_timeout_ms = ReadMs(v, p, 1); }},
           {"max_queue", [&](auto& v, auto& p) { e.max_queue = ReadU32(v, p, 1); }},
           {"smoothing_ms", [&](auto& v, auto& p) { e.smoothing_ms = ReadI64(v, p, 1, 60'000); }},
           {"spawn_interval_ms",
@@ -319,6 +317,17 @@ bool IsValidFunctionName(const std::string& name) {
   for (char c : name) {
     const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
                     c == '_' || c == '.' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// A Python identifier, ASCII only: [A-Za-z_][A-Za-z0-9_]*.
+bool IsPythonIdentifier(const std::string& s) {
+  if (s.empty() || (s[0] >= '0' && s[0] <= '9')) return false;
+  for (char c : s) {
+    const bool ok =
+        (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
     if (!ok) return false;
   }
   return true;
@@ -350,7 +359,7 @@ FunctionConfig ParseFunction(const YAML::Node& node, const std::string& path,
   FunctionConfig f;
   if (!node.IsMap()) Fail(path, "expected a mapping, got " + Describe(node), node);
   YAML::Node name_node, handler_node, runtime_node, isolation_node, max_workers_node,
-      min_workers_node;
+      min_workers_node, interpreter_node, slots_node;
   const std::set<std::string> seen = ReadMapping(
       node, path,
       {
@@ -396,6 +405,16 @@ FunctionConfig ParseFunction(const YAML::Node& node, const std::string& path,
            }},
           {"concurrency_coef",
            [&](auto& v, auto& p) { f.concurrency_coef = ReadPositiveDouble(v, p, 100.0); }},
+          {"interpreter",
+           [&](auto& v, auto& p) {
+             f.interpreter = ReadNonEmptyString(v, p);
+             interpreter_node = v;
+           }},
+          {"slots_per_process",
+           [&](auto& v, auto& p) {
+             f.slots_per_process = ReadU32(v, p, 1, kMaxWorkers);
+             slots_node = v;
+           }},
       });
 
   if (!seen.count("name")) Fail(path + ".name", "required", node);
@@ -404,10 +423,29 @@ FunctionConfig ParseFunction(const YAML::Node& node, const std::string& path,
          "invalid function name " + Quote(f.name) + "; expected 1 to 64 of [A-Za-z0-9_.-]",
          name_node);
   }
-  if (f.runtime != "cpp") {
+  if (f.runtime != "cpp" && f.runtime != "python") {
     Fail(path + ".runtime",
-         "unsupported runtime " + Quote(f.runtime) + "; only \"cpp\" is supported today",
+         "unsupported runtime " + Quote(f.runtime) + "; expected \"cpp\" or \"python\"",
          runtime_node);
+  }
+  const bool python = f.runtime == "python";
+  if (!python && seen.count("interpreter")) {
+    Fail(path + ".interpreter", "only runtime \"python\" takes an interpreter", interpreter_node);
+  }
+  if (!python && seen.count("slots_per_process") && f.slots_per_process != 1) {
+    Fail(path + ".slots_per_process",
+         "runtime \"cpp\" runs one worker per process; only runtime \"python\" hosts several",
+         slots_node);
+  }
+  if (python) {
+    if (!seen.count("slots_per_process")) f.slots_per_process = kDefaultPythonSlots;
+    if (!seen.count("interpreter")) f.interpreter = kDefaultPythonInterpreter;
+    if (::access(f.interpreter.c_str(), X_OK) != 0) {
+      Fail(path + ".interpreter",
+           "interpreter " + Quote(f.interpreter) + " is not an executable file (" +
+               std::strerror(errno) + ")",
+           seen.count("interpreter") ? interpreter_node : node);
+    }
   }
   if (f.isolation != "process") {
     Fail(path + ".isolation",
@@ -430,6 +468,20 @@ FunctionConfig ParseFunction(const YAML::Node& node, const std::string& path,
   }
   if (f.handler.empty()) {
     Fail(path + ".handler", "required for runtime \"" + f.runtime + "\"", node);
+  }
+  if (python) {
+    // "path/file.py:function": the file resolves like any handler, the name must be one.
+    const size_t colon = f.handler.rfind(':');
+    const std::string name = colon == std::string::npos ? "" : f.handler.substr(colon + 1);
+    if (colon == std::string::npos || colon == 0 || !IsPythonIdentifier(name)) {
+      Fail(path + ".handler",
+           "expected \"path/to/file.py:function\" for runtime \"python\", got " + Quote(f.handler),
+           handler_node);
+    }
+    f.handler =
+        ResolveHandler(f.handler.substr(0, colon), base_dir, path + ".handler", handler_node) +
+        ":" + name;
+    return f;
   }
   f.handler = ResolveHandler(f.handler, base_dir, path + ".handler", handler_node);
   return f;

@@ -19,15 +19,26 @@ inline constexpr uint64_t kDefaultMaxPayloadBytes = 16ull << 20;  // 16 MiB
 // header (24 h): larger values are refused, so ms -> ns arithmetic cannot overflow.
 inline constexpr int64_t kMaxDurationMs = 24ll * 3600 * 1000;
 
+// Python functions run under Debian's interpreter unless a function names another: the
+// machine's PATH may put a different python3 first (docs/runtimes.md).
+inline constexpr const char* kDefaultPythonInterpreter = "/usr/bin/python3";
+// Worker slots one Python runtime process hosts by default (docs/runtimes.md, "Slots").
+inline constexpr uint32_t kDefaultPythonSlots = 4;
+
 struct FunctionConfig {
-  std::string name;               // [A-Za-z0-9_.-], 1..64 chars, unique
-  std::string runtime = "cpp";    // only "cpp" today
-  std::string handler;            // shared library path; resolved against the config's dir
-  uint32_t min_workers = 1;       // started ahead of need; 0..max_workers
-  uint32_t max_workers = 8;       // 1..1024
-  int64_t timeout_ms = 0;         // call deadline; 0 = engine.default_timeout_ms
+  std::string name;             // [A-Za-z0-9_.-], 1..64 chars, unique
+  std::string runtime = "cpp";  // "cpp" or "python"
+  // cpp: the shared library's path; python: "path/to/file.py:function". The path resolves
+  // against the config's directory.
+  std::string handler;
+  std::string interpreter;  // python: the interpreter (kDefaultPythonInterpreter)
+  // Worker slots per runtime process: 1 for cpp; python default kDefaultPythonSlots.
+  uint32_t slots_per_process = 1;
+  uint32_t min_workers = 1;  // started ahead of need; 0..max_workers
+  uint32_t max_workers = 8;  // 1..1024
+  int64_t timeout_ms = 0;    // call deadline; 0 = engine.default_timeout_ms
   uint64_t max_payload_bytes = kDefaultMaxPayloadBytes;  // input and output, each
-  std::string isolation = "process";  // only "process" today
+  std::string isolation = "process";                     // only "process" today
   // "unmanaged" (the default, by measurement: docs/concurrency.md): dispatch at once up
   // to max_workers; "managed": dispatch only while running < the target of DESIGN.md §6
   // (Little's law + the calls waiting, bounded by the cores the calls can fill).
@@ -39,8 +50,8 @@ struct FunctionConfig {
 // The HTTP edge's limits and timeouts (README.md, "Limits and timeouts"; docs/http.md).
 struct GatewayConfig {
   std::string host = "127.0.0.1";
-  int http_port = 8080;             // 0 = ephemeral
-  int engine_port = 10007;          // split deployment: engines connect here; 0 = ephemeral
+  int http_port = 8080;     // 0 = ephemeral
+  int engine_port = 10007;  // split deployment: engines connect here; 0 = ephemeral
   uint64_t max_body_bytes = kDefaultMaxPayloadBytes;
   uint32_t max_header_bytes = 16 * 1024;
   uint32_t max_target_bytes = 8 * 1024;  // request-target; longer gets 414
@@ -48,22 +59,22 @@ struct GatewayConfig {
   int64_t header_timeout_ms = 10'000;    // a whole request head must arrive within this (408)
   // A body gets body_timeout_ms plus 1 s per min_body_rate bytes received (408 after).
   int64_t body_timeout_ms = 10'000;
-  uint64_t min_body_rate = 1024;         // bytes/s
-  int64_t lingering_close_ms = 5'000;    // after an early error: discard input this long ...
-  uint64_t lingering_close_bytes = 64ull << 20;  // ... or this many bytes, then close
-  uint32_t max_pipelined_calls = 1;      // calls in flight per connection
+  uint64_t min_body_rate = 1024;       // bytes/s
+  int64_t lingering_close_ms = 5'000;  // after an early error: discard input this long ...
+  uint64_t lingering_close_bytes = 64ull << 20;   // ... or this many bytes, then close
+  uint32_t max_pipelined_calls = 1;               // calls in flight per connection
   uint64_t max_unsent_output_bytes = 1ull << 20;  // stop reading/dispatching above this
   uint32_t max_connections = 10'000;
 };
 
 struct EngineConfig {
-  int io_threads = 1;                       // 1..64
+  int io_threads = 1;                          // 1..64
   std::string ipc_root = "/dev/shm/nightjar";  // an instance directory is made under it
   int64_t default_timeout_ms = 30'000;
   uint32_t max_queue = 10'000;              // pending calls per function before 503
   std::string gateway = "127.0.0.1:10007";  // split deployment: where `nightjar engine` connects
-  int64_t smoothing_ms = 300;          // time constant of the rate / running-time averages
-  int64_t spawn_interval_ms = 100;     // at most one extra worker requested per interval
+  int64_t smoothing_ms = 300;               // time constant of the rate / running-time averages
+  int64_t spawn_interval_ms = 100;          // at most one extra worker requested per interval
   int64_t worker_idle_timeout_ms = 30'000;  // workers above min_workers idle this long stop
   int64_t max_crash_backoff_ms = 10'000;    // cap of the crash-loop back-off
   // Managed concurrency's machine bound: how many CPUs calls may fill (0 = the CPUs this

@@ -230,6 +230,37 @@ functions:
   EXPECT_TRUE(fs::path(r->functions[0].handler).is_absolute());
 }
 
+TEST_F(ConfigTest, PythonFunctionResolvesItsFileAndKeepsTheFunctionName) {
+  WriteFile(dir_ / "py" / "hello.py", "def handle(ctx, data): return data\n");
+  Result<Config> r = Parse(R"(
+functions:
+  - {name: a, runtime: python, handler: py/../py/hello.py:handle}
+  - {name: b, runtime: python, handler: py/hello.py:other_name_2, slots_per_process: 16,
+     interpreter: /bin/sh}
+)");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->functions[0].handler, (dir_ / "py" / "hello.py").string() + ":handle");
+  EXPECT_EQ(r->functions[0].interpreter, kDefaultPythonInterpreter);
+  EXPECT_EQ(r->functions[0].slots_per_process, kDefaultPythonSlots);
+  EXPECT_EQ(r->functions[1].handler, (dir_ / "py" / "hello.py").string() + ":other_name_2");
+  EXPECT_EQ(r->functions[1].interpreter, "/bin/sh");
+  EXPECT_EQ(r->functions[1].slots_per_process, 16u);
+}
+
+TEST_F(ConfigTest, PythonHandlerErrorsNameTheKey) {
+  WriteFile(dir_ / "hello.py", "");
+  EXPECT_THAT(ParseError("functions:\n  - {name: a, runtime: python, handler: nope.py:f}\n"),
+              HasSubstr("functions[0].handler: handler file"));
+  EXPECT_THAT(ParseError("functions:\n  - {name: a, runtime: python, handler: 'hello.py:'}\n"),
+              HasSubstr("functions[0].handler: expected \"path/to/file.py:function\""));
+  EXPECT_THAT(ParseError("functions:\n  - {name: a, runtime: python, handler: 'hello.py:a-b'}\n"),
+              HasSubstr("functions[0].handler: expected"));
+  EXPECT_THAT(ParseError("functions:\n  - {name: a, runtime: python, handler: hello.py:f,\n"
+                         "     interpreter: /nonexistent/python}\n"),
+              HasSubstr("functions[0].interpreter: interpreter \"/nonexistent/python\" is not an "
+                        "executable file"));
+}
+
 TEST_F(ConfigTest, AbsoluteHandlerIsKeptNormalized) {
   const std::string abs = (dir_ / "echo.so").string();
   Result<Config> r =
@@ -482,9 +513,18 @@ INSTANTIATE_TEST_SUITE_P(
                   "functions[0].name: invalid function name"},
         Rejection{"NullName", "functions:\n  - {name: ~, handler: echo.so}\n",
                   "functions[0].name: expected a string, got null"},
-        Rejection{"RuntimePython", WithFunction("    runtime: python\n"),
-                  "functions[0].runtime: unsupported runtime \"python\"; only \"cpp\" is supported "
-                  "today"},
+        Rejection{"RuntimeUnknown", WithFunction("    runtime: ruby\n"),
+                  "functions[0].runtime: unsupported runtime \"ruby\"; expected \"cpp\" or "
+                  "\"python\""},
+        Rejection{"PythonHandlerWithoutFunction", WithFunction("    runtime: python\n"),
+                  "functions[0].handler: expected \"path/to/file.py:function\" for runtime "
+                  "\"python\""},
+        Rejection{"CppWithInterpreter", WithFunction("    interpreter: /usr/bin/python3\n"),
+                  "functions[0].interpreter: only runtime \"python\" takes an interpreter"},
+        Rejection{"CppWithSlots", WithFunction("    slots_per_process: 2\n"),
+                  "functions[0].slots_per_process: runtime \"cpp\" runs one worker per process"},
+        Rejection{"SlotsZero", WithFunction("    slots_per_process: 0\n"),
+                  "functions[0].slots_per_process: must be between 1 and"},
         Rejection{"IsolationContainer", WithFunction("    isolation: container\n"),
                   "functions[0].isolation: unsupported isolation \"container\""},
         Rejection{"MissingHandler", "functions:\n  - name: echo\n",

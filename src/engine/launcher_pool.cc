@@ -62,8 +62,8 @@ class LauncherPool::Connection final : public io::Watcher,
   UniqueFd fd_;
 };
 
-LauncherPool::LauncherPool(Engine* engine, const config::Config& config,
-                           const ipc::IpcRoot& root, std::string self_exe, io::EventLoop* loop)
+LauncherPool::LauncherPool(Engine* engine, const config::Config& config, const ipc::IpcRoot& root,
+                           std::string self_exe, io::EventLoop* loop)
     : engine_(engine),
       config_(config),
       root_(root),
@@ -84,14 +84,30 @@ Status LauncherPool::Start() {
 
 Status LauncherPool::Spawn(uint32_t function_id) {
   const config::FunctionConfig& f = config_.functions[function_id - 1];
-  std::vector<std::string> args = {"nightjar-launcher", "launcher",
-                                   "--socket",          root_.LauncherSocketPath(),
-                                   "--ipc-root",        root_.dir(),
-                                   "--function",        f.name,
-                                   "--handler",         f.handler,
-                                   "--max-payload",     std::to_string(f.max_payload_bytes),
-                                   "--engine-pid",      std::to_string(::getpid()),
-                                   "--worker-nice",     std::to_string(config_.engine.worker_nice)};
+  std::vector<std::string> args = {"nightjar-launcher",
+                                   "launcher",
+                                   "--socket",
+                                   root_.LauncherSocketPath(),
+                                   "--ipc-root",
+                                   root_.dir(),
+                                   "--function",
+                                   f.name,
+                                   "--handler",
+                                   f.handler,
+                                   "--max-payload",
+                                   std::to_string(f.max_payload_bytes),
+                                   "--engine-pid",
+                                   std::to_string(::getpid()),
+                                   "--worker-nice",
+                                   std::to_string(config_.engine.worker_nice),
+                                   "--runtime",
+                                   f.runtime,
+                                   "--slots-per-process",
+                                   std::to_string(f.slots_per_process)};
+  if (!f.interpreter.empty()) {
+    args.push_back("--interpreter");
+    args.push_back(f.interpreter);
+  }
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

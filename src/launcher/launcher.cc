@@ -1,6 +1,7 @@
 // Launcher implementation: poll() over the engine socket and a signalfd for SIGCHLD.
 #include "launcher/launcher.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -9,6 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <unordered_map>
 #include <vector>
@@ -29,17 +32,32 @@ class Launcher {
   int Run();
 
  private:
+  // A child process: a cpp worker (one channel, no control socket) or a runtime process
+  // (its slots' channels, and the launcher's end of its control socket).
+  struct Child {
+    std::vector<uint64_t> channels;
+    UniqueFd control;
+  };
+
   void StartWorker(const Message& msg);
+  void StopWorker(uint64_t channel);
+  // Starts a child running argv (execv) with `control` as its fd 3 when valid. Returns
+  // its pid, or -1 when fork fails.
+  pid_t Spawn(std::vector<std::string> args, const std::string& exe, int control);
+  // A runtime process with a free slot, else a new one; -1 when none can be started.
+  pid_t RuntimeWithRoom();
+  void ReportExited(uint64_t channel, int wait_status);
   void ReapChildren();
   void KillAll();
   bool Send(Message* msg) {
     return ::send(sock_.get(), msg, sizeof(*msg), MSG_NOSIGNAL) == sizeof(*msg);
   }
+  bool hosts_slots() const { return options_.runtime != "cpp"; }
 
   const LauncherOptions& options_;
   UniqueFd sock_;
   UniqueFd sigfd_;
-  std::unordered_map<pid_t, uint64_t> children_;  // pid -> channel
+  std::unordered_map<pid_t, Child> children_;
 };
 
 int Launcher::Run() {
@@ -57,8 +75,8 @@ int Launcher::Run() {
   sock_ = std::move(*sock);
   Message hello = proto::MakeMessage(MessageType::kLauncherHello);
   hello.header.call_id = static_cast<uint64_t>(::getpid());
-  hello.header.payload_size = static_cast<uint32_t>(
-      std::min(options_.function.size(), proto::kInlinePayloadSize));
+  hello.header.payload_size =
+      static_cast<uint32_t>(std::min(options_.function.size(), proto::kInlinePayloadSize));
   std::memcpy(hello.payload, options_.function.data(), hello.header.payload_size);
   if (!Send(&hello)) return 2;
 
@@ -80,11 +98,7 @@ int Launcher::Run() {
       if (n <= 0) break;  // engine gone
       if (n != sizeof(msg)) continue;
       if (msg.type() == MessageType::kStartWorker) StartWorker(msg);
-      if (msg.type() == MessageType::kStopWorker) {
-        for (auto& [pid, channel] : children_) {
-          if (channel == msg.header.reply_channel) ::kill(pid, SIGKILL);
-        }
-      }
+      if (msg.type() == MessageType::kStopWorker) StopWorker(msg.header.reply_channel);
     }
   }
   KillAll();
@@ -93,17 +107,81 @@ int Launcher::Run() {
 
 void Launcher::StartWorker(const Message& msg) {
   const uint64_t channel = msg.header.reply_channel;
-  std::vector<std::string> args = {
-      "nightjar-worker", "worker",
-      "--ipc-root",      options_.ipc_dir,
-      "--channel",       std::to_string(channel),
-      "--worker-id",     std::to_string(msg.header.worker_id),
-      "--function",      options_.function,
-      "--handler",       options_.handler,
-      "--max-payload",   std::to_string(options_.max_payload)};
+  if (hosts_slots()) {
+    const pid_t pid = RuntimeWithRoom();
+    if (pid < 0) {
+      ReportExited(channel, 127 << 8);
+      return;
+    }
+    Child& child = children_[pid];
+    Message start = msg;
+    // A runtime process that is dying misses this; its exit reports the slot.
+    (void)::send(child.control.get(), &start, sizeof(start), MSG_NOSIGNAL);
+    child.channels.push_back(channel);
+    return;
+  }
+  const pid_t pid =
+      Spawn({"nightjar-worker", "worker", "--ipc-root", options_.ipc_dir, "--channel",
+             std::to_string(channel), "--worker-id", std::to_string(msg.header.worker_id),
+             "--function", options_.function, "--handler", options_.handler, "--max-payload",
+             std::to_string(options_.max_payload)},
+            options_.worker_exe, -1);
+  if (pid < 0) {
+    ReportExited(channel, 127 << 8);
+    return;
+  }
+  children_[pid].channels.push_back(channel);
+}
+
+pid_t Launcher::RuntimeWithRoom() {
+  for (auto& [pid, child] : children_) {
+    if (child.control.valid() && child.channels.size() < options_.slots_per_process) return pid;
+  }
+  int pair[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {
+    NJ_LOG(kError) << "socketpair for " << options_.function << ": " << std::strerror(errno);
+    return -1;
+  }
+  UniqueFd ours(pair[0]);
+  UniqueFd theirs(pair[1]);
+  const pid_t pid =
+      Spawn({options_.interpreter, "-m", "nightjar", "--ipc-root", options_.ipc_dir, "--function",
+             options_.function, "--handler", options_.handler, "--max-payload",
+             std::to_string(options_.max_payload), "--control-fd", "3"},
+            options_.interpreter, theirs.get());
+  if (pid < 0) return -1;
+  children_[pid].control = std::move(ours);
+  return pid;
+}
+
+void Launcher::StopWorker(uint64_t channel) {
+  for (auto& [pid, child] : children_) {
+    auto it = std::find(child.channels.begin(), child.channels.end(), channel);
+    if (it == child.channels.end()) continue;
+    if (!child.control.valid()) {
+      ::kill(pid, SIGKILL);  // its exit is reported when it is reaped
+      return;
+    }
+    Message stop = proto::MakeMessage(MessageType::kStopWorker);
+    stop.header.reply_channel = channel;
+    (void)::send(child.control.get(), &stop, sizeof(stop), MSG_NOSIGNAL);
+    child.channels.erase(it);
+    ReportExited(channel, SIGKILL);
+    // An empty runtime process holds memory for nothing; the next slot starts a fresh one.
+    if (child.channels.empty()) ::kill(pid, SIGKILL);
+    return;
+  }
+}
+
+pid_t Launcher::Spawn(std::vector<std::string> args, const std::string& exe, int control) {
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
+  // The runtime finds its package first on the path, ahead of anything the user set.
+  std::string python_path = options_.python_path;
+  if (const char* user = std::getenv("PYTHONPATH"); user != nullptr && *user != '\0') {
+    python_path += std::string(":") + user;
+  }
   pid_t self = ::getpid();
   pid_t pid = ::fork();
   if (pid == 0) {
@@ -116,18 +194,25 @@ void Launcher::StartWorker(const Message& msg) {
     // Below the engine's priority (engine.worker_nice): raising niceness needs no
     // privilege, and a failure only leaves the worker at the launcher's priority.
     if (options_.worker_nice > 0) (void)::nice(options_.worker_nice);
-    ::execv(options_.worker_exe.c_str(), argv.data());
+    if (control >= 0) {
+      // dup2 leaves the new fd without close-on-exec; if it already is fd 3, clear it.
+      if (control == 3 ? ::fcntl(3, F_SETFD, 0) != 0 : ::dup2(control, 3) != 3) ::_exit(127);
+      ::setenv("PYTHONPATH", python_path.c_str(), 1);
+    }
+    ::execv(exe.c_str(), argv.data());
     ::_exit(127);
   }
   if (pid < 0) {
     NJ_LOG(kError) << "fork failed for " << options_.function << ": " << std::strerror(errno);
-    Message exited = proto::MakeMessage(MessageType::kWorkerExited);
-    exited.header.reply_channel = channel;
-    exited.header.call_id = 127 << 8;
-    Send(&exited);
-    return;
   }
-  children_[pid] = channel;
+  return pid;
+}
+
+void Launcher::ReportExited(uint64_t channel, int wait_status) {
+  Message exited = proto::MakeMessage(MessageType::kWorkerExited);
+  exited.header.reply_channel = channel;
+  exited.header.call_id = static_cast<uint64_t>(wait_status);
+  Send(&exited);
 }
 
 void Launcher::ReapChildren() {
@@ -137,17 +222,19 @@ void Launcher::ReapChildren() {
     if (pid <= 0) return;
     auto it = children_.find(pid);
     if (it == children_.end()) continue;
-    Message exited = proto::MakeMessage(MessageType::kWorkerExited);
-    exited.header.reply_channel = it->second;
-    exited.header.call_id = static_cast<uint64_t>(status);
+    if (it->second.control.valid() && !it->second.channels.empty()) {
+      NJ_LOG(kWarning) << "runtime process " << pid << " of " << options_.function
+                       << " exited (wait status " << status << ") holding "
+                       << it->second.channels.size() << " worker slot(s)";
+    }
+    for (uint64_t channel : it->second.channels) ReportExited(channel, status);
     children_.erase(it);
-    Send(&exited);
   }
 }
 
 void Launcher::KillAll() {
-  for (auto& [pid, channel] : children_) ::kill(pid, SIGKILL);
-  for (auto& [pid, channel] : children_) ::waitpid(pid, nullptr, 0);
+  for (auto& [pid, child] : children_) ::kill(pid, SIGKILL);
+  for (auto& [pid, child] : children_) ::waitpid(pid, nullptr, 0);
   children_.clear();
 }
 

@@ -4,6 +4,15 @@
 // status. When the engine goes away (socket EOF, or the engine process dies: parent
 // death signal) it kills its workers and exits, so no worker outlives its engine.
 //
+// Workers come in two shapes (docs/runtimes.md, "Slots"):
+//   * cpp: one `nightjar worker` process per worker, SIGKILLed to stop it;
+//   * python: runtime processes that host up to slots_per_process workers ("slots") each.
+//     A slot goes to a running runtime process with room, else to a new one; the launcher
+//     tells the process over a control socket (SOCK_SEQPACKET, fd 3 in the process) with
+//     the same kStartWorker / kStopWorker messages the engine sends here. A stopped slot is
+//     reported exited at once; a runtime process left with no slot is killed; when one dies,
+//     every slot it held is reported exited with its wait status, so the engine fails
+//     exactly the calls those slots held and starts replacements.
 // In container mode this process is what runs inside the function's container.
 // Thread rule: single-threaded process.
 #pragma once
@@ -16,14 +25,18 @@
 namespace nightjar::launcher {
 
 struct LauncherOptions {
-  std::string socket_path;   // engine's launcher socket
-  std::string ipc_dir;       // instance directory, passed on to workers
+  std::string socket_path;  // engine's launcher socket
+  std::string ipc_dir;      // instance directory, passed on to workers
   std::string function;
   std::string handler;
   uint64_t max_payload = 0;
-  std::string worker_exe;    // binary that implements `worker` (normally /proc/self/exe)
-  pid_t engine_pid = 0;      // exit at once if the parent is already someone else
-  int worker_nice = 0;       // workers run this much nicer than the launcher (0..19)
+  std::string worker_exe;          // binary that implements `worker` (normally /proc/self/exe)
+  pid_t engine_pid = 0;            // exit at once if the parent is already someone else
+  int worker_nice = 0;             // workers run this much nicer than the launcher (0..19)
+  std::string runtime = "cpp";     // "cpp" or "python"
+  std::string interpreter;         // python: the interpreter to run
+  uint32_t slots_per_process = 1;  // python: worker slots per runtime process
+  std::string python_path;         // python: directory holding the `nightjar` package
 };
 
 // Returns the process exit code: 0 after the engine closed the socket, 2 on setup failure.

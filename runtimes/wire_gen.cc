@@ -1,0 +1,241 @@
+// wire_gen: writes a language runtime's view of the worker protocol from its single
+// definition (src/proto/message.h for messages and call ids, src/ipc/ipc_root.h for the
+// names of FIFOs and payload regions), so no runtime carries a hand-written copy of the
+// layout (CONVENTIONS.md, "One definition, many languages"; docs/runtimes.md).
+//
+//   nightjar_wire_gen python > nightjar/_wire.py   the Python module
+//   nightjar_wire_gen sample                       one message with every header field set
+//                                                  to a distinct value, as JSON: the
+//                                                  layout-drift test decodes and re-encodes
+//                                                  it with the runtime's code
+//
+// Exit status 2 on a bad argument. Build-time tool: not linked into nightjar.
+#include <cinttypes>
+#include <cstddef>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "ipc/ipc_root.h"
+#include "proto/message.h"
+
+namespace {
+
+using nightjar::proto::CallId;
+using nightjar::proto::CallStatus;
+using nightjar::proto::Message;
+using nightjar::proto::MessageHeader;
+using nightjar::proto::MessageType;
+
+struct Field {
+  const char* name;
+  size_t offset;
+  size_t size;
+  bool is_signed;
+};
+
+#define NJ_FIELD(f)                                           \
+  Field {                                                     \
+#f, offsetof(MessageHeader, f), sizeof(MessageHeader::f), \
+        std::is_signed_v < decltype(MessageHeader::f)>        \
+  }
+
+// Every header field, in offset order. A field added to MessageHeader without a line here
+// breaks the coverage check in main(); a renamed or retyped one changes what is emitted.
+const Field kFields[] = {
+    NJ_FIELD(type),        NJ_FIELD(flags),          NJ_FIELD(status),
+    NJ_FIELD(worker_id),   NJ_FIELD(payload_size),   NJ_FIELD(processing_us),
+    NJ_FIELD(call_id),     NJ_FIELD(parent_call_id), NJ_FIELD(send_ts_ns),
+    NJ_FIELD(deadline_ns), NJ_FIELD(reply_channel),  NJ_FIELD(dispatch_delay_us),
+    NJ_FIELD(off_cpu_us),
+};
+
+struct Constant {
+  const char* name;
+  uint64_t value;
+};
+
+const Constant kMessageTypes[] = {
+    {"WORKER_HELLO", uint64_t(MessageType::kWorkerHello)},
+    {"WORKER_WELCOME", uint64_t(MessageType::kWorkerWelcome)},
+    {"DISPATCH", uint64_t(MessageType::kDispatch)},
+    {"INVOKE", uint64_t(MessageType::kInvoke)},
+    {"COMPLETE", uint64_t(MessageType::kComplete)},
+    {"COMPLETE_NOTICE", uint64_t(MessageType::kCompleteNotice)},
+    {"START_WORKER", uint64_t(MessageType::kStartWorker)},
+    {"STOP_WORKER", uint64_t(MessageType::kStopWorker)},
+};
+
+const CallStatus kStatuses[] = {
+    CallStatus::kOk,       CallStatus::kFunctionError, CallStatus::kWorkerDied,
+    CallStatus::kTimeout,  CallStatus::kUnavailable,   CallStatus::kNotFound,
+    CallStatus::kTooLarge, CallStatus::kBadRequest,    CallStatus::kInternal,
+};
+
+// "worker died" -> "WORKER_DIED".
+std::string ConstantName(std::string_view words) {
+  std::string out;
+  for (char c : words) out += c == ' ' ? '_' : static_cast<char>(c >= 'a' && c <= 'z' ? c - 32 : c);
+  return out;
+}
+
+// Python's struct code for a little-endian integer of this size and signedness.
+char StructCode(const Field& f) {
+  switch (f.size) {
+    case 2:
+      return f.is_signed ? 'h' : 'H';
+    case 4:
+      return f.is_signed ? 'i' : 'I';
+    case 8:
+      return f.is_signed ? 'q' : 'Q';
+  }
+  std::fprintf(stderr, "wire_gen: field %s has unsupported size %zu\n", f.name, f.size);
+  std::exit(2);
+}
+
+// An IpcRoot path with `sentinel` printed in it, turned into a Python format string with
+// `placeholder` where the sentinel was. Exits if the sentinel is not found (the path's
+// format changed in a way this generator does not understand).
+std::string PathTemplate(const std::string& path, const std::string& sentinel,
+                         const std::string& placeholder) {
+  const size_t at = path.find(sentinel);
+  if (at == std::string::npos || path.find(sentinel, at + 1) != std::string::npos) {
+    std::fprintf(stderr, "wire_gen: cannot derive a template from %s\n", path.c_str());
+    std::exit(2);
+  }
+  return path.substr(0, at) + placeholder + path.substr(at + sentinel.size());
+}
+
+void EmitPython() {
+  std::printf(
+      "# The worker protocol as Python sees it. GENERATED at build time by\n"
+      "# runtimes/wire_gen.cc from src/proto/message.h and src/ipc/ipc_root.h: do not edit.\n"
+      "# docs/protocol.md explains every field; docs/runtimes.md how runtimes use them.\n\n");
+  std::printf("MESSAGE_SIZE = %zu\n", nightjar::proto::kMessageSize);
+  std::printf("HEADER_SIZE = %zu\n", nightjar::proto::kHeaderSize);
+  std::printf("INLINE_PAYLOAD_SIZE = %zu\n", nightjar::proto::kInlinePayloadSize);
+  std::printf("PROTOCOL_VERSION = %u\n\n", nightjar::proto::kProtocolVersion);
+
+  std::printf("# (name, offset, size) of each header field, in offset order.\nHEADER_FIELDS = (\n");
+  std::string format = "<";
+  for (const Field& f : kFields) {
+    std::printf("    (\"%s\", %zu, %zu),\n", f.name, f.offset, f.size);
+    format += StructCode(f);
+  }
+  std::printf(")\n# struct format of the header: the fields above, little-endian, unpadded.\n");
+  std::printf("HEADER_FORMAT = \"%s\"\n\n", format.c_str());
+
+  std::printf("FLAG_PAYLOAD_IN_SHM = %u\n", nightjar::proto::kFlagPayloadInShm);
+  std::printf("FLAG_OFF_CPU_MEASURED = %u\n\n", nightjar::proto::kFlagOffCpuMeasured);
+
+  for (const Constant& c : kMessageTypes) {
+    std::printf("MSG_%s = %" PRIu64 "\n", c.name, c.value);
+  }
+  std::printf("\n");
+  std::printf("# CallStatus values and their names (proto::CallStatusName).\n");
+  for (CallStatus s : kStatuses) {
+    std::printf("STATUS_%s = %u\n", ConstantName(nightjar::proto::CallStatusName(s)).c_str(),
+                static_cast<unsigned>(s));
+  }
+  std::printf("STATUS_NAMES = {\n");
+  for (CallStatus s : kStatuses) {
+    std::printf("    %u: \"%s\",\n", static_cast<unsigned>(s), nightjar::proto::CallStatusName(s));
+  }
+  std::printf("}\n\n");
+
+  std::printf("# Call id layout (proto::CallId): function | method | client | counter.\n");
+  std::printf("CALL_ID_FUNCTION_SHIFT = %d\n",
+              CallId::kMethodBits + CallId::kClientBits + CallId::kCounterBits);
+  std::printf("CALL_ID_CLIENT_SHIFT = %d\n", CallId::kCounterBits);
+  std::printf("CALL_ID_MAX_FUNCTION = %u\n", CallId::kMaxFunctionId);
+  std::printf("CALL_ID_MAX_CLIENT = %u\n", CallId::kMaxClientId);
+  std::printf("CALL_ID_COUNTER_MASK = 0x%" PRIx64 "\n\n",
+              (uint64_t{1} << CallId::kCounterBits) - 1);
+
+  // Paths inside an instance directory, as str.format templates relative to it.
+  const auto root = nightjar::ipc::IpcRoot::Attach("");
+  using nightjar::ipc::FifoEnd;
+  using nightjar::ipc::PayloadKind;
+  constexpr uint64_t kChannel = 987654321;
+  constexpr uint64_t kCallId = 0x0123456789abcdefull;
+  std::printf("# Paths relative to the instance directory (ipc::IpcRoot).\n");
+  std::printf("FIFO_INPUT_PATH = \"%s\"\n",
+              PathTemplate(root.FifoPath(kChannel, FifoEnd::kWorkerInput), "987654321", "{channel}")
+                  .c_str());
+  std::printf(
+      "FIFO_OUTPUT_PATH = \"%s\"\n",
+      PathTemplate(root.FifoPath(kChannel, FifoEnd::kWorkerOutput), "987654321", "{channel}")
+          .c_str());
+  std::printf("PAYLOAD_INPUT_PATH = \"%s\"\n",
+              PathTemplate(root.PayloadPath(kCallId, PayloadKind::kInput), "0123456789abcdef",
+                           "{call_id:016x}")
+                  .c_str());
+  std::printf("PAYLOAD_OUTPUT_PATH = \"%s\"\n",
+              PathTemplate(root.PayloadPath(kCallId, PayloadKind::kOutput), "0123456789abcdef",
+                           "{call_id:016x}")
+                  .c_str());
+  std::printf("FUNCTION_DIRECTORY_PATH = \"%s\"\n", root.FunctionDirectoryPath().c_str());
+}
+
+// One message whose header fields all differ (and differ in every byte that matters), and
+// whose payload is the first payload_size bytes of a pattern, as JSON.
+void EmitSample() {
+  Message m = nightjar::proto::MakeMessage(MessageType::kComplete);
+  auto* raw = reinterpret_cast<unsigned char*>(&m.header);
+  // Field i gets bytes 0x11*(i+1), 0x11*(i+1)+1, ...: distinct per field and per byte.
+  for (size_t i = 0; i < std::size(kFields); ++i) {
+    for (size_t b = 0; b < kFields[i].size; ++b) {
+      raw[kFields[i].offset + b] = static_cast<unsigned char>(0x10 * (i + 1) + b);
+    }
+  }
+  m.header.payload_size = 300;
+  for (size_t i = 0; i < nightjar::proto::kInlinePayloadSize; ++i) {
+    m.payload[i] = static_cast<uint8_t>(i * 7);
+  }
+  std::printf("{\"fields\": {");
+  for (size_t i = 0; i < std::size(kFields); ++i) {
+    const Field& f = kFields[i];
+    uint64_t u = 0;
+    std::memcpy(&u, raw + f.offset, f.size);
+    std::string value = std::to_string(u);
+    if (f.is_signed && f.size == 8) value = std::to_string(static_cast<int64_t>(u));
+    std::printf("%s\"%s\": %s", i ? ", " : "", f.name, value.c_str());
+  }
+  std::printf("}, \"hex\": \"");
+  const auto* bytes = reinterpret_cast<const unsigned char*>(&m);
+  for (size_t i = 0; i < sizeof(m); ++i) std::printf("%02x", bytes[i]);
+  std::printf("\"}\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  size_t covered = 0;
+  for (size_t i = 0; i < std::size(kFields); ++i) {
+    if (kFields[i].offset != covered) {
+      std::fprintf(stderr, "wire_gen: header field %s is not where the table expects\n",
+                   kFields[i].name);
+      return 2;
+    }
+    covered += kFields[i].size;
+  }
+  if (covered != sizeof(MessageHeader)) {
+    std::fprintf(stderr, "wire_gen: the field table covers %zu of %zu header bytes\n", covered,
+                 sizeof(MessageHeader));
+    return 2;
+  }
+  const std::string_view what = argc == 2 ? argv[1] : "";
+  if (what == "python") {
+    EmitPython();
+  } else if (what == "sample") {
+    EmitSample();
+  } else {
+    std::fprintf(stderr, "usage: nightjar_wire_gen python|sample\n");
+    return 2;
+  }
+  return std::ferror(stdout) ? 1 : 0;
+}

@@ -1,0 +1,95 @@
+"""Python functions that exist only for the end-to-end tests (tests/test_python_runtime.py).
+Each test deploys one of them with handler "probe.py:<name>"."""
+
+import asyncio
+import itertools
+import os
+
+import nightjar
+
+_states = itertools.count(1)
+
+
+def init(function_name):
+    """Per-worker-slot state: a distinct id per slot and a call counter."""
+    return {"id": next(_states), "calls": 0, "function": function_name}
+
+
+def state(ctx, data):
+    ctx.state["calls"] += 1
+    return f"{ctx.state['function']}:{ctx.state['id']}:{ctx.state['calls']}"
+
+
+def fail(ctx, data):
+    raise ValueError("bad input: " + data.decode())
+
+
+def wrong_type(ctx, data):
+    return 42
+
+
+async def async_fail(ctx, data):
+    await asyncio.sleep(0)
+    raise RuntimeError("failed after awaiting")
+
+
+def exit_mid_call(ctx, data):
+    """"exit" ends the whole runtime process mid-call; anything else answers "alive:<pid>"."""
+    if data == b"exit":
+        os._exit(1)
+    return f"alive:{os.getpid()}"
+
+
+async def sleep(ctx, data):
+    """"<ms>[:<file>]": appends this process's pid to <file> (so a test can see the call
+    started), sleeps <ms>, answers the pid."""
+    ms, _, path = data.decode().partition(":")
+    if path:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(f"{os.getpid()}\n")
+    await asyncio.sleep(int(ms) / 1000)
+    return str(os.getpid())
+
+
+def remaining(ctx, data):
+    return f"{ctx.remaining():.3f}"
+
+
+def whoami(ctx, data):
+    return f"{ctx.function}:{os.getpid()}"
+
+
+async def probe(ctx, data):
+    """"<callee>:<payload>" -> "<status name>:<output or message>", always 200 (as the C++
+    test relay): shows what a child call returned."""
+    callee, _, payload = data.partition(b":")
+    try:
+        return b"ok:" + await ctx.invoke(callee.decode(), payload)
+    except nightjar.InvokeError as e:
+        return f"{e.status_name}:{e.message}"
+
+
+async def gather(ctx, data):
+    """"<n>:<callee>[:<payload>]": n concurrent invokes of <callee>, each with <payload> or
+    else "<i>", outputs joined by ','."""
+    n, callee, *payload = data.decode().split(":", 2)
+    outputs = await asyncio.gather(
+        *(ctx.invoke(callee, payload[0] if payload else str(i)) for i in range(int(n))))
+    return b",".join(outputs)
+
+
+_arrived = {}
+_everyone_here = {}
+
+
+async def rendezvous(ctx, data):
+    """"<key>:<n>": returns "met <n>" once n calls with this key run at the same time in this
+    process; a call that waits alone until its deadline times out. Proves concurrency
+    without a timing assertion."""
+    key, _, n = data.decode().partition(":")
+    event = _everyone_here.setdefault(key, asyncio.Event())
+    _arrived[key] = _arrived.get(key, 0) + 1
+    if _arrived[key] >= int(n):
+        event.set()
+    await event.wait()
+    return f"met {n}"
