@@ -5,7 +5,9 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential g++ cmake ninja-build pkg-config git
-  libyaml-cpp-dev libcli11-dev node-llhttp
+  libyaml-cpp-dev libcli11-dev node-llhttp nlohmann-json3-dev
+  # isolation: container (docs/isolation.md): runc drives the OCI containers
+  runc
   libgtest-dev libgmock-dev
   python3 python3-pytest curl procps
   # benchmark harness (make bench): gRPC floor, plots, profiling

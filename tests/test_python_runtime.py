@@ -100,7 +100,7 @@ def test_slots_share_runtime_processes_and_state_is_per_slot(tmp_path):
         who = [p for p in nj.runtime_pids(d.ipc_root)
                if "py-who" in (nj.read_proc(p).cmdline if nj.read_proc(p) else "")]
         assert len(who) == 2, (f"expected 2 runtime processes for 8 slots of 4, found "
-                               f"{[(p, nj.read_proc(p)) for p in who]}")
+                               f"{[(p, nj.read_proc(p)) for p in who]}\n{d.process.stderr_text()}")
 
 
 def test_200_concurrent_calls_to_one_python_function(tmp_path):

@@ -230,6 +230,27 @@ std::set<std::string> ReadMapping(const YAML::Node& node, const std::string& pat
   return seen;
 }
 
+std::string ReadIsolation(const YAML::Node& node, const std::string& path) {
+  std::string s = ReadString(node, path);
+  if (s != "process" && s != "container") {
+    Fail(path, "must be \"process\" or \"container\", got " + Quote(s), node);
+  }
+  return s;
+}
+
+// `limits: {cpus: 0.5, memory_mb: 256, pids: 512}` (isolation: container).
+ContainerLimits ReadLimits(const YAML::Node& node, const std::string& path) {
+  ContainerLimits l;
+  ReadMapping(
+      node, path,
+      {
+          {"cpus", [&](auto& v, auto& p) { l.cpus = ReadPositiveDouble(v, p, 4096.0); }},
+          {"memory_mb", [&](auto& v, auto& p) { l.memory_mb = ReadU64(v, p, 4, 1ull << 30); }},
+          {"pids", [&](auto& v, auto& p) { l.pids = ReadU64(v, p, 8, 4'194'304); }},
+      });
+  return l;
+}
+
 void ParseGateway(const YAML::Node& node, GatewayConfig& g) {
   ReadMapping(
       node, "gateway",
@@ -304,6 +325,13 @@ void ParseEngine(const YAML::Node& node, EngineConfig& e) {
           {"prefetch_max_us",
            [&](auto& v, auto& p) { e.prefetch_max_us = ReadI64(v, p, 0, 1'000'000); }},
           {"worker_nice", [&](auto& v, auto& p) { e.worker_nice = ReadInt(v, p, 0, 19); }},
+          {"isolation", [&](auto& v, auto& p) { e.isolation = ReadIsolation(v, p); }},
+          {"runc",
+           [&](auto& v, auto& p) {
+             e.runc = ReadNonEmptyString(v, p);
+             if (e.runc.front() != '/')
+               Fail(p, "must be an absolute path, got " + Quote(e.runc), v);
+           }},
           {"gateway",
            [&](auto& v, auto& p) {
              e.gateway = ReadNonEmptyString(v, p);
@@ -355,11 +383,12 @@ std::string ResolveHandler(const std::string& handler, const fs::path& base_dir,
 }
 
 FunctionConfig ParseFunction(const YAML::Node& node, const std::string& path,
-                             const fs::path& base_dir) {
+                             const fs::path& base_dir, const EngineConfig& engine) {
   FunctionConfig f;
+  f.isolation = engine.isolation;
   if (!node.IsMap()) Fail(path, "expected a mapping, got " + Describe(node), node);
   YAML::Node name_node, handler_node, runtime_node, isolation_node, max_workers_node,
-      min_workers_node, interpreter_node, slots_node;
+      min_workers_node, interpreter_node, slots_node, rootfs_node, limits_node;
   const std::set<std::string> seen = ReadMapping(
       node, path,
       {
@@ -393,8 +422,18 @@ FunctionConfig ParseFunction(const YAML::Node& node, const std::string& path,
            [&](auto& v, auto& p) { f.max_payload_bytes = ReadU64(v, p, 1, kMaxPayloadLimit); }},
           {"isolation",
            [&](auto& v, auto& p) {
-             f.isolation = ReadString(v, p);
+             f.isolation = ReadIsolation(v, p);
              isolation_node = v;
+           }},
+          {"rootfs",
+           [&](auto& v, auto& p) {
+             f.rootfs = ReadNonEmptyString(v, p);
+             rootfs_node = v;
+           }},
+          {"limits",
+           [&](auto& v, auto& p) {
+             f.limits = ReadLimits(v, p);
+             limits_node = v;
            }},
           {"concurrency",
            [&](auto& v, auto& p) {
@@ -447,10 +486,18 @@ FunctionConfig ParseFunction(const YAML::Node& node, const std::string& path,
            seen.count("interpreter") ? interpreter_node : node);
     }
   }
-  if (f.isolation != "process") {
-    Fail(path + ".isolation",
-         "unsupported isolation " + Quote(f.isolation) + "; only \"process\" is supported today",
-         isolation_node);
+  if (f.isolation != "container") {
+    if (seen.count("rootfs")) Fail(path + ".rootfs", "needs isolation: container", rootfs_node);
+    if (seen.count("limits")) Fail(path + ".limits", "needs isolation: container", limits_node);
+  }
+  if (!f.rootfs.empty()) {
+    fs::path root = fs::path(f.rootfs);
+    if (root.is_relative()) root = base_dir / root;
+    f.rootfs = root.lexically_normal().string();
+    std::error_code ec;
+    if (!fs::is_directory(f.rootfs, ec)) {
+      Fail(path + ".rootfs", "rootfs " + Quote(f.rootfs) + " is not a directory", rootfs_node);
+    }
   }
   // Blame the key the user actually wrote: with max_workers left at its default, pointing at
   // it would send them looking for a line that is not in the file.
@@ -487,7 +534,7 @@ FunctionConfig ParseFunction(const YAML::Node& node, const std::string& path,
   return f;
 }
 
-void ParseFunctions(const YAML::Node& node, const fs::path& base_dir,
+void ParseFunctions(const YAML::Node& node, const fs::path& base_dir, const EngineConfig& engine,
                     std::vector<FunctionConfig>& out) {
   if (!node.IsNull() && !node.IsSequence()) {
     Fail("functions", "expected a sequence of functions, got " + Describe(node), node);
@@ -501,7 +548,7 @@ void ParseFunctions(const YAML::Node& node, const fs::path& base_dir,
   std::map<std::string, size_t> index_by_name;
   for (size_t i = 0; i < node.size(); ++i) {
     const std::string path = "functions[" + std::to_string(i) + "]";
-    FunctionConfig f = ParseFunction(node[i], path, base_dir);
+    FunctionConfig f = ParseFunction(node[i], path, base_dir, engine);
     auto [it, inserted] = index_by_name.emplace(f.name, i);
     if (!inserted) {
       Fail(path + ".name",
@@ -524,7 +571,7 @@ Config ParseDocument(const YAML::Node& root, const fs::path& base_dir) {
                   {"engine", [&](auto& v, auto&) { ParseEngine(v, config.engine); }},
                   {"functions", [&](auto& v, auto&) { functions = v; }},
               });
-  if (functions.IsDefined()) ParseFunctions(functions, base_dir, config.functions);
+  if (functions.IsDefined()) ParseFunctions(functions, base_dir, config.engine, config.functions);
   if (config.functions.empty()) {
     throw ConfigError("functions: at least one function must be defined");
   }

@@ -25,6 +25,14 @@ inline constexpr const char* kDefaultPythonInterpreter = "/usr/bin/python3";
 // Worker slots one Python runtime process hosts by default (docs/runtimes.md, "Slots").
 inline constexpr uint32_t kDefaultPythonSlots = 4;
 
+// Resource limits of a containerized function (README "Configuration"; docs/isolation.md),
+// applied to its container's cgroup. 0 = no limit.
+struct ContainerLimits {
+  double cpus = 0;         // CPU time per wall-clock second, e.g. 0.5; (0, 4096]
+  uint64_t memory_mb = 0;  // 4 .. 2^30
+  uint64_t pids = 0;       // 8 .. 4194304
+};
+
 struct FunctionConfig {
   std::string name;             // [A-Za-z0-9_.-], 1..64 chars, unique
   std::string runtime = "cpp";  // "cpp" or "python"
@@ -38,7 +46,12 @@ struct FunctionConfig {
   uint32_t max_workers = 8;  // 1..1024
   int64_t timeout_ms = 0;    // call deadline; 0 = engine.default_timeout_ms
   uint64_t max_payload_bytes = kDefaultMaxPayloadBytes;  // input and output, each
-  std::string isolation = "process";                     // only "process" today
+  // "process" (a child process of the engine's launcher) or "container" (the launcher and
+  // its workers in an OCI container run by runc; docs/isolation.md). Default:
+  // engine.isolation.
+  std::string isolation = "process";
+  std::string rootfs;      // container: root file system ("" = assembled from the host)
+  ContainerLimits limits;  // container only
   // "unmanaged" (the default, by measurement: docs/concurrency.md): dispatch at once up
   // to max_workers; "managed": dispatch only while running < the target of DESIGN.md §6
   // (Little's law + the calls waiting, bounded by the cores the calls can fill).
@@ -86,6 +99,9 @@ struct EngineConfig {
   // Workers run this much nicer than the engine (0..19), so the engine's I/O threads win
   // the CPU when both want it (DESIGN.md §5).
   int worker_nice = 0;
+  // Default isolation of functions that do not set one: "process" or "container".
+  std::string isolation = "process";
+  std::string runc;  // absolute path of runc; "" = found on PATH or in /usr/sbin
 };
 
 struct Config {

@@ -261,6 +261,26 @@ TEST_F(ConfigTest, PythonHandlerErrorsNameTheKey) {
                         "executable file"));
 }
 
+TEST_F(ConfigTest, ContainerKeysAndTheEngineWideDefault) {
+  fs::create_directories(dir_ / "root");
+  Result<Config> r = Parse(R"(
+engine: {isolation: container}
+functions:
+  - {name: a, handler: echo.so, limits: {cpus: 0.5, memory_mb: 64, pids: 100}, rootfs: root}
+  - {name: b, handler: echo.so, isolation: process}
+)");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->functions[0].isolation, "container");
+  EXPECT_EQ(r->functions[0].limits.cpus, 0.5);
+  EXPECT_EQ(r->functions[0].limits.memory_mb, 64u);
+  EXPECT_EQ(r->functions[0].limits.pids, 100u);
+  EXPECT_EQ(r->functions[0].rootfs, (dir_ / "root").string());
+  EXPECT_EQ(r->functions[1].isolation, "process");
+  Result<Config> plain = Parse(kOneFunction);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->functions[0].isolation, "process");
+}
+
 TEST_F(ConfigTest, AbsoluteHandlerIsKeptNormalized) {
   const std::string abs = (dir_ / "echo.so").string();
   Result<Config> r =
@@ -525,8 +545,28 @@ INSTANTIATE_TEST_SUITE_P(
                   "functions[0].slots_per_process: runtime \"cpp\" runs one worker per process"},
         Rejection{"SlotsZero", WithFunction("    slots_per_process: 0\n"),
                   "functions[0].slots_per_process: must be between 1 and"},
-        Rejection{"IsolationContainer", WithFunction("    isolation: container\n"),
-                  "functions[0].isolation: unsupported isolation \"container\""},
+        Rejection{"IsolationUnknown", WithFunction("    isolation: vm\n"),
+                  "functions[0].isolation: must be \"process\" or \"container\", got \"vm\""},
+        Rejection{"EngineIsolationUnknown", WithSection("engine: {isolation: jail}\n"),
+                  "engine.isolation: must be \"process\" or \"container\", got \"jail\""},
+        Rejection{"LimitsWithoutContainer", WithFunction("    limits: {memory_mb: 64}\n"),
+                  "functions[0].limits: needs isolation: container"},
+        Rejection{"RootfsWithoutContainer", WithFunction("    rootfs: /\n"),
+                  "functions[0].rootfs: needs isolation: container"},
+        Rejection{"LimitsUnknownKey",
+                  WithFunction("    isolation: container\n    limits: {memory: 64}\n"),
+                  "functions[0].limits.memory: unknown key"},
+        Rejection{"LimitsMemoryTooSmall",
+                  WithFunction("    isolation: container\n    limits: {memory_mb: 1}\n"),
+                  "functions[0].limits.memory_mb: must be between 4 and"},
+        Rejection{"LimitsCpusZero",
+                  WithFunction("    isolation: container\n    limits: {cpus: 0}\n"),
+                  "functions[0].limits.cpus: expected a number in (0, "},
+        Rejection{"RootfsMissing",
+                  WithFunction("    isolation: container\n    rootfs: /nonexistent/root\n"),
+                  "functions[0].rootfs: rootfs \"/nonexistent/root\" is not a directory"},
+        Rejection{"RuncRelative", WithSection("engine: {runc: runc}\n"),
+                  "engine.runc: must be an absolute path"},
         Rejection{"MissingHandler", "functions:\n  - name: echo\n",
                   "functions[0].handler: required for runtime \"cpp\""},
         Rejection{"EmptyHandler", "functions:\n  - {name: echo, handler: ''}\n",

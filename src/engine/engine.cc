@@ -40,6 +40,10 @@ Engine::Engine(const config::Config& config, EngineOptions options, io::LoopThre
 Engine::~Engine() { Stop(); }
 
 Status Engine::Start() {
+  if (int n = ipc::IpcRoot::SweepStale(options_.ipc_root_base); n > 0) {
+    NJ_LOG(kWarning) << "removed " << n << " instance director" << (n == 1 ? "y" : "ies")
+                     << " left under " << options_.ipc_root_base << " by engines that were killed";
+  }
   auto root = ipc::IpcRoot::Create(options_.ipc_root_base);
   if (!root.ok()) return root.status();
   root_.emplace(std::move(*root));
@@ -50,8 +54,8 @@ Status Engine::Start() {
     out << dir.Serialize();
     if (!out) return Internal("cannot write " + root_->FunctionDirectoryPath());
   }
-  launchers_ = std::make_unique<LauncherPool>(this, config_, *root_, options_.self_exe,
-                                              loops_->loop(0));
+  launchers_ =
+      std::make_unique<LauncherPool>(this, config_, *root_, options_.self_exe, loops_->loop(0));
   NJ_RETURN_IF_ERROR(launchers_->Start());
   for (const auto& f : config_.functions) StartWorkers(f.id);
   loops_->loop(0)->Post([this] { Tick(); });
@@ -82,9 +86,8 @@ Status Engine::WaitReady(int64_t timeout_ms) {
   }
   const config::FunctionConfig* f = all_ready();
   return Status(StatusCode::kDeadlineExceeded,
-                "function " + (f ? f->name : std::string("?")) +
-                    " has no ready worker after " + std::to_string(timeout_ms) +
-                    " ms (see the worker's log lines above)");
+                "function " + (f ? f->name : std::string("?")) + " has no ready worker after " +
+                    std::to_string(timeout_ms) + " ms (see the worker's log lines above)");
 }
 
 void Engine::NotifyReadyChanged() {
@@ -120,7 +123,7 @@ void Engine::Stop() {
 // Admission and dispatch
 
 CallStatus Engine::Precheck(std::string_view function, uint64_t input_bytes,
-                           std::string* message) const {
+                            std::string* message) const {
   const config::FunctionConfig* f = config_.Find(function);
   if (f == nullptr) {
     *message = "unknown function \"" + std::string(function) + "\"";
@@ -138,8 +141,8 @@ CallStatus Engine::Precheck(std::string_view function, uint64_t input_bytes,
   return CallStatus::kOk;
 }
 
-void Engine::SubmitExternal(std::string_view function, std::string_view input,
-                            int64_t timeout_ms, ExternalDone done) {
+void Engine::SubmitExternal(std::string_view function, std::string_view input, int64_t timeout_ms,
+                            ExternalDone done) {
   std::string message;
   if (CallStatus st = Precheck(function, input.size(), &message); st != CallStatus::kOk) {
     done(st, std::move(message));
@@ -152,8 +155,8 @@ void Engine::SubmitExternal(std::string_view function, std::string_view input,
   rec->external_done = std::move(done);
   rec->arrival_ns = MonotonicNowNs();
   // Bounded so the sum cannot overflow whatever a caller passes (config::kMaxDurationMs).
-  const int64_t ms = std::min(timeout_ms > 0 ? timeout_ms : config_.TimeoutMs(*f),
-                              config::kMaxDurationMs);
+  const int64_t ms =
+      std::min(timeout_ms > 0 ? timeout_ms : config_.TimeoutMs(*f), config::kMaxDurationMs);
   rec->deadline_ns = rec->arrival_ns + ms * 1'000'000;
   rec->dispatch = proto::MakeMessage(MessageType::kDispatch);
   rec->dispatch.header.call_id = rec->call_id;
@@ -284,8 +287,8 @@ void Engine::OnDeadline(uint64_t call_id) {
 // Answers
 
 void Engine::Fail(std::unique_ptr<CallRecord> rec, CallStatus status, std::string message) {
-  NJ_LOG(kDebug) << "call " << rec->call_id << " failed: " << proto::CallStatusName(status)
-                 << ": " << message;
+  NJ_LOG(kDebug) << "call " << rec->call_id << " failed: " << proto::CallStatusName(status) << ": "
+                 << message;
   CountAnswer(*rec, status);
   if (rec->external_done) {
     rec->external_done(status, std::move(message));
@@ -383,7 +386,8 @@ void Engine::HandleHello(WorkerChannel* w, const Message& msg) {
   if (!self) return;
   w->pid = static_cast<int>(msg.header.call_id);
   uint32_t version = 0;
-  if (msg.header.payload_size == sizeof(version)) std::memcpy(&version, msg.payload, sizeof(version));
+  if (msg.header.payload_size == sizeof(version))
+    std::memcpy(&version, msg.payload, sizeof(version));
   if (version != proto::kProtocolVersion) {
     NJ_LOG(kError) << "worker " << w->pid << " speaks protocol " << version << ", engine speaks "
                    << proto::kProtocolVersion << "; stopping it";
@@ -548,6 +552,8 @@ void Engine::OnWorkerGone(uint64_t channel) {
   // Usually the worker is already dead; when the engine dropped it (bad message, wrong
   // protocol) this makes sure the process goes too.
   launchers_->StopWorker(w->function_id(), w->channel());
+  // Read whenever a worker goes, so an OOM kill is blamed on the call that caused it.
+  const std::string reason = launchers_->TakeExitReason(w->function_id());
   if (call != 0) {
     ipc::RemovePayload(*root_, call, PayloadKind::kInput);
     // An internal call's output region may already be in its caller's hands (the callee
@@ -557,13 +563,13 @@ void Engine::OnWorkerGone(uint64_t channel) {
       ipc::RemovePayload(*root_, call, PayloadKind::kOutput);
     }
     FailById(call, CallStatus::kWorkerDied,
-             "worker of " + d->config().name + " exited while running the call");
+             "worker of " + d->config().name + " exited while running the call" + reason);
   }
   if (prefetched != 0) {
     // Sent ahead and (almost surely) never started; its input region is still ours.
     ipc::RemovePayload(*root_, prefetched, PayloadKind::kInput);
     FailById(prefetched, CallStatus::kWorkerDied,
-             "worker of " + d->config().name + " exited before running the call");
+             "worker of " + d->config().name + " exited before running the call" + reason);
   }
   if (stopping_.load()) return;
   NJ_LOG(kWarning) << "worker " << w->worker_id() << " of " << d->config().name << " (pid "

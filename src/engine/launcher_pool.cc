@@ -9,10 +9,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <thread>
 
 #include "base/clock.h"
 #include "base/logging.h"
+#include "container/oci_bundle.h"
 #include "engine/engine.h"
 #include "io/socket.h"
 
@@ -78,6 +80,17 @@ Status LauncherPool::Start() {
   if (!fd.ok()) return fd.status();
   listen_fd_ = std::move(*fd);
   NJ_RETURN_IF_ERROR(loop_->Watch(listen_fd_.get(), EPOLLIN, this));
+  const bool containers = std::any_of(config_.functions.begin(), config_.functions.end(),
+                                      [](const auto& f) { return f.isolation == "container"; });
+  if (containers) {
+    auto runc = container::Runc::Find(config_.engine.runc);
+    if (!runc.ok()) return runc.status();
+    runc_.emplace(std::move(*runc));
+    cgroups_ = container::DetectCgroupVersion();
+    if (int n = runc_->SweepStale(); n > 0) {
+      NJ_LOG(kWarning) << "deleted " << n << " container(s) left by an engine that was killed";
+    }
+  }
   for (const auto& f : config_.functions) NJ_RETURN_IF_ERROR(Spawn(f.id));
   return Status::Ok();
 }
@@ -108,6 +121,7 @@ Status LauncherPool::Spawn(uint32_t function_id) {
     args.push_back("--interpreter");
     args.push_back(f.interpreter);
   }
+  if (f.isolation == "container") return SpawnContainer(function_id, std::move(args));
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -117,6 +131,75 @@ Status LauncherPool::Spawn(uint32_t function_id) {
   std::lock_guard<std::mutex> lock(mu_);
   slots_[function_id].pid = pid;
   return Status::Ok();
+}
+
+Status LauncherPool::SpawnContainer(uint32_t function_id, std::vector<std::string> args) {
+  namespace fs = std::filesystem;
+  const config::FunctionConfig& f = config_.functions[function_id - 1];
+  int generation = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    generation = slots_[function_id].generation++;
+  }
+  container::BundleSpec spec;
+  // The instance directory's name starts with the engine's pid (Runc::SweepStale).
+  spec.id = "nightjar-" + fs::path(root_.dir()).filename().string() + "-" +
+            std::to_string(function_id) + "-" + std::to_string(generation);
+  spec.dir = root_.dir() + "/containers/" + spec.id;
+  spec.rootfs = f.rootfs;
+  args[0] = self_exe_;
+  // Inside its own pid namespace the launcher's parent is not the engine: it notices the
+  // engine going through its socket instead.
+  for (size_t i = 0; i + 1 < args.size(); ++i) {
+    if (args[i] == "--engine-pid") args[i + 1] = "0";
+  }
+  spec.args = std::move(args);
+  spec.hostname = "nightjar-" + f.name;
+  std::replace(spec.hostname.begin(), spec.hostname.end(), '_', '-');
+  const std::string handler_file =
+      f.runtime == "python" ? f.handler.substr(0, f.handler.rfind(':')) : f.handler;
+  spec.read_only_dirs = {fs::path(self_exe_).parent_path().string(),
+                         fs::path(handler_file).parent_path().string()};
+  spec.read_write_dir = root_.dir();
+  spec.cgroups_path = "/nightjar/" + spec.id;
+  spec.limits = {f.limits.cpus, f.limits.memory_mb, f.limits.pids};
+  NJ_RETURN_IF_ERROR(container::WriteBundle(spec));
+  if (Status st = runc_->Run(spec.id, spec.dir); !st.ok()) {
+    (void)runc_->Delete(spec.id);
+    return Internal("function " + f.name + ": its container cannot start: " + st.message());
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  Slot& slot = slots_[function_id];
+  slot.container_id = spec.id;
+  slot.bundle_dir = spec.dir;
+  slot.oom_kills = 0;
+  return Status::Ok();
+}
+
+void LauncherPool::DeleteContainer(uint32_t function_id) {
+  std::string id, bundle;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    id.swap(slots_[function_id].container_id);
+    bundle.swap(slots_[function_id].bundle_dir);
+  }
+  if (id.empty() || !runc_) return;
+  if (Status st = runc_->Delete(id); !st.ok()) NJ_LOG(kError) << st.message();
+  std::error_code ec;
+  std::filesystem::remove_all(bundle, ec);
+}
+
+std::string LauncherPool::TakeExitReason(uint32_t function_id) {
+  const config::FunctionConfig& f = config_.functions[function_id - 1];
+  if (f.isolation != "container" || f.limits.memory_mb == 0) return "";
+  std::lock_guard<std::mutex> lock(mu_);
+  Slot& slot = slots_[function_id];
+  if (slot.container_id.empty()) return "";
+  auto kills = container::OomKills("/nightjar/" + slot.container_id, cgroups_);
+  if (!kills.ok() || *kills <= slot.oom_kills) return "";
+  slot.oom_kills = *kills;
+  return ": killed by the kernel's OOM killer at the container's memory limit (" +
+         std::to_string(f.limits.memory_mb) + " MiB)";
 }
 
 void LauncherPool::OnEvents(uint32_t) {
@@ -172,6 +255,7 @@ void LauncherPool::OnConnectionClosed(Connection* c) {
       std::lock_guard<std::mutex> lock(mu_);
       if (stopping_) return;
     }
+    DeleteContainer(fid);  // a container whose launcher is gone is of no further use
     Status st = Spawn(fid);
     if (!st.ok()) NJ_LOG(kError) << st.message();
   });
@@ -222,6 +306,9 @@ void LauncherPool::Stop() {
     for (auto& c : conns) c->Close(loop_);
     if (listen_fd_.valid()) loop_->Unwatch(listen_fd_.get());
   });
+  // Containers: deleting kills what is left and removes the cgroups and runc's state.
+  for (uint32_t fid = 1; fid < slots_.size(); ++fid) DeleteContainer(fid);
+  if (runc_) container::RemoveCgroupParent("/nightjar", cgroups_);
   // Launchers see EOF, kill their workers and exit; give them a moment, then insist.
   int64_t deadline = MonotonicNowNs() + 5'000'000'000;
   for (pid_t pid : pids) {

@@ -1,17 +1,38 @@
 // IpcRoot implementation.
 #include "ipc/ipc_root.h"
 
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cinttypes>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <random>
 
 #include "base/logging.h"
 
 namespace nightjar::ipc {
+
+int IpcRoot::SweepStale(const std::string& base) {
+  int removed = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(base, ec)) {
+    const std::string name = entry.path().filename().string();
+    unsigned pid = 0;
+    char hex[9] = {};
+    int consumed = 0;
+    if (std::sscanf(name.c_str(), "%u-%8[0-9a-f]%n", &pid, hex, &consumed) != 2 ||
+        static_cast<size_t>(consumed) != name.size() || std::strlen(hex) != 8 || pid == 0) {
+      continue;  // not an instance directory
+    }
+    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;  // its engine lives
+    IpcRoot(entry.path().string()).RemoveAll();
+    ++removed;
+  }
+  return removed;
+}
 
 Result<IpcRoot> IpcRoot::Create(const std::string& base) {
   std::error_code ec;
@@ -26,7 +47,8 @@ Result<IpcRoot> IpcRoot::Create(const std::string& base) {
       if (errno == EEXIST) continue;
       return Status::FromErrno("mkdir " + dir);
     }
-    if (::mkdir((dir + "/shm").c_str(), 0700) != 0) return Status::FromErrno("mkdir " + dir + "/shm");
+    if (::mkdir((dir + "/shm").c_str(), 0700) != 0)
+      return Status::FromErrno("mkdir " + dir + "/shm");
     return IpcRoot(dir);
   }
   return Internal("cannot find a free instance name under " + base);
