@@ -165,6 +165,8 @@ def _yaml_scalar(v) -> str:
         return repr(v)
     if isinstance(v, str):
         return json.dumps(v)  # a JSON string is a valid YAML double-quoted scalar
+    if isinstance(v, dict):  # a flow mapping, e.g. limits: {memory_mb: 64}
+        return "{" + ", ".join(f"{k}: {_yaml_scalar(x)}" for k, x in v.items()) + "}"
     raise TypeError(f"cannot render {v!r} as YAML")
 
 
@@ -557,13 +559,16 @@ class Deployment:
 @contextlib.contextmanager
 def nightjar_up(workdir: Path, functions: Optional[list] = None, gateway: Optional[dict] = None,
                 engine: Optional[dict] = None, stop_signal: int = signal.SIGTERM,
-                ready_timeout_s: float = READY_TIMEOUT_S) -> Iterator[Deployment]:
-    """Runs `nightjar up` with a generated config in workdir and a fresh IPC root.
+                ready_timeout_s: float = READY_TIMEOUT_S,
+                ipc_root: Optional[Path] = None) -> Iterator[Deployment]:
+    """Runs `nightjar up` with a generated config in workdir and a fresh IPC root (or the given
+    one, which must then hold nothing of a live engine when the deployment stops).
 
     Yields once the "serving" line is printed. On exit: sends stop_signal, waits for exit code 0,
     then checks that no process naming the IPC root is left and that the IPC root is empty.
     """
-    ipc_root = make_ipc_root()
+    ipc_root = ipc_root or make_ipc_root()
+    workdir.mkdir(parents=True, exist_ok=True)
     config_path = write_config(workdir / "nightjar.yaml",
                                make_config(ipc_root, functions, gateway, engine))
     proc = NightjarProcess(["up", config_path, "--http-port", "0", "--ipc-root", ipc_root],

@@ -155,6 +155,16 @@ Status Runc::Delete(const std::string& id) const {
   return r.status();
 }
 
+Result<std::string> Runc::State(const std::string& id) const {
+  auto r = RunCommand({path_, "state", id}, kRuncTimeoutMs);
+  if (!r.ok()) return r.status();
+  // {"ociVersion": ..., "status": "running", ...}: runc's JSON, one key per line.
+  const size_t at = r->find("\"status\": \"");
+  if (at == std::string::npos) return Internal("runc state " + id + ": no status in " + *r);
+  const size_t begin = at + 11;
+  return r->substr(begin, r->find('"', begin) - begin);
+}
+
 Result<std::vector<std::string>> Runc::List() const {
   auto r = RunCommand({path_, "list", "--quiet"}, kRuncTimeoutMs);
   if (!r.ok()) return r.status();

@@ -29,6 +29,9 @@ class Runc {
   // `runc delete --force <id>`: kills whatever runs in it and removes its state and
   // cgroups. Fails with runc's message (an unknown id is not an error).
   Status Delete(const std::string& id) const;
+  // The container's status ("created", "running", "stopped", ...) from `runc state <id>`.
+  // Fails with runc's message (e.g. an unknown id).
+  Result<std::string> State(const std::string& id) const;
   // Ids of every container runc knows (`runc list --quiet`).
   Result<std::vector<std::string>> List() const;
   // Deletes the containers whose id starts with "nightjar-<pid>-" for a pid that is not a

@@ -25,6 +25,9 @@ namespace nightjar::engine {
 using proto::Message;
 using proto::MessageType;
 
+// How long start-up waits for a containerized launcher to connect.
+constexpr int64_t kContainerStartTimeoutMs = 20'000;
+
 class LauncherPool::Connection final : public io::Watcher,
                                        public std::enable_shared_from_this<Connection> {
  public:
@@ -92,6 +95,12 @@ Status LauncherPool::Start() {
     }
   }
   for (const auto& f : config_.functions) NJ_RETURN_IF_ERROR(Spawn(f.id));
+  // `runc run --detach` returns before the container's process is exec'd: a process that
+  // cannot run (a rootfs without the binary or its libraries) stops the container right
+  // after. Wait for each container's launcher to connect, or for its container to stop.
+  for (const auto& f : config_.functions) {
+    if (f.isolation == "container") NJ_RETURN_IF_ERROR(AwaitContainerLauncher(f.id));
+  }
   return Status::Ok();
 }
 
@@ -174,6 +183,31 @@ Status LauncherPool::SpawnContainer(uint32_t function_id, std::vector<std::strin
   slot.bundle_dir = spec.dir;
   slot.oom_kills = 0;
   return Status::Ok();
+}
+
+Status LauncherPool::AwaitContainerLauncher(uint32_t function_id) {
+  const config::FunctionConfig& f = config_.functions[function_id - 1];
+  const int64_t deadline = MonotonicNowNs() + kContainerStartTimeoutMs * 1'000'000;
+  std::string id;
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (slots_[function_id].conn) return Status::Ok();
+      id = slots_[function_id].container_id;
+    }
+    auto status = runc_->State(id);
+    if (status.ok() && *status == "stopped") {
+      return Internal("function " + f.name + ": its container " + id +
+                      " stopped before its launcher started (runc's reason is logged above, "
+                      "e.g. a rootfs without the nightjar binary's libraries)");
+    }
+    if (MonotonicNowNs() > deadline) {
+      return Internal("function " + f.name + ": the launcher in container " + id +
+                      " did not connect within " + std::to_string(kContainerStartTimeoutMs) +
+                      " ms");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 }
 
 void LauncherPool::DeleteContainer(uint32_t function_id) {

@@ -67,6 +67,9 @@ class LauncherPool final : public io::Watcher {
   // Writes the function's bundle and runs its launcher in a container. Fails with runc's
   // message.
   Status SpawnContainer(uint32_t function_id, std::vector<std::string> args);
+  // Start-up: waits until the function's launcher connects; fails when its container
+  // stops first (its process could not run) or after kContainerStartTimeoutMs.
+  Status AwaitContainerLauncher(uint32_t function_id);
   // Deletes the function's container and bundle, if any. Blocks for runc (tens of ms).
   void DeleteContainer(uint32_t function_id);
   void OnHello(const std::shared_ptr<Connection>& c, const proto::Message& msg);

@@ -241,8 +241,13 @@ void Launcher::KillAll() {
 }  // namespace
 
 int RunLauncher(const LauncherOptions& options) {
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (options.engine_pid != 0 && ::getppid() != options.engine_pid) return 2;
+  // A child of the engine dies with it. In a container (engine_pid 0) the parent is the
+  // `runc run` that started it, which exits at once: the engine's end of the socket going
+  // away is the signal there.
+  if (options.engine_pid != 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != options.engine_pid) return 2;
+  }
   ::signal(SIGPIPE, SIG_IGN);
   ::signal(SIGINT, SIG_IGN);  // Ctrl-C reaches the whole process group; the engine decides
   ::signal(SIGTERM, SIG_IGN);

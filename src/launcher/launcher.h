@@ -31,7 +31,7 @@ struct LauncherOptions {
   std::string handler;
   uint64_t max_payload = 0;
   std::string worker_exe;          // binary that implements `worker` (normally /proc/self/exe)
-  pid_t engine_pid = 0;            // exit at once if the parent is already someone else
+  pid_t engine_pid = 0;            // exit at once if the parent is someone else; 0 = in a container
   int worker_nice = 0;             // workers run this much nicer than the launcher (0..19)
   std::string runtime = "cpp";     // "cpp" or "python"
   std::string interpreter;         // python: the interpreter to run

@@ -93,3 +93,25 @@ async def rendezvous(ctx, data):
         event.set()
     await event.wait()
     return f"met {n}"
+
+
+def connect(ctx, data):
+    """"<host>:<port>": tries a TCP connection; "connected" or "error: <why>"."""
+    import socket
+    host, _, port = data.decode().rpartition(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=2):
+            return "connected"
+    except OSError as e:
+        return f"error: {e}"
+
+
+def write_file(ctx, data):
+    """"<path>": tries to create the file; "wrote <path>" or "error: <why>"."""
+    path = data.decode()
+    try:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write("x")
+        return f"wrote {path}"
+    except OSError as e:
+        return f"error: {e}"
