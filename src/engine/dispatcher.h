@@ -79,6 +79,9 @@ class Dispatcher {
   Dispatcher(const config::FunctionConfig& fn, PoolOptions options);
 
   const config::FunctionConfig& config() const { return config_; }
+  // Held by whoever asks WorkersToStart() and then starts that many workers, so that two
+  // threads (start-up, a launcher connecting, the tick) cannot both act on the same count.
+  std::mutex& start_mutex() { return start_mu_; }
   bool managed() const { return managed_; }
 
   enum class AdmitResult { kDispatchNow, kQueued, kQueueFull, kCrashLooping };
@@ -184,6 +187,7 @@ class Dispatcher {
   const PoolOptions options_;
   const bool managed_;
   std::mutex mu_;
+  std::mutex start_mu_;  // see start_mutex(); taken before mu_, never inside it
   ConcurrencyEstimator estimator_;
   std::vector<std::shared_ptr<WorkerChannel>> workers_;  // all live workers
   std::vector<std::shared_ptr<WorkerChannel>> idle_;     // LIFO

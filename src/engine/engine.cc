@@ -499,6 +499,9 @@ void Engine::ReleaseWorkerId(uint16_t id, uint32_t last_counter) {
 
 void Engine::StartWorkers(uint32_t function_id) {
   Dispatcher* d = dispatchers_[function_id].get();
+  // Found by the Python runtime's tests: start-up and a launcher's hello both saw an empty
+  // pool and each started min_workers workers.
+  std::lock_guard<std::mutex> lock(d->start_mutex());
   for (int n = d->WorkersToStart(MonotonicNowNs()); n > 0; --n) {
     if (!StartWorker(d)) return;
   }
