@@ -118,6 +118,21 @@ TEST(ResultsTest, RatiosAreComputedAndJudged) {
   EXPECT_EQ(r.Find("ratio.external_p50_over_tcp_p50"), nullptr);  // inputs missing
 }
 
+TEST(ResultsTest, PythonRatioIsOverTheCppInternalNop) {
+  Results r;
+  Histogram cpp, python;
+  cpp.Record(10'000);
+  python.Record(16'000);
+  r.AddLatency("internal.nop", cpp);
+  r.AddLatency("internal.nop.python", python);
+  AddRatios(&r);
+  const Measurement* ratio = r.Find("ratio.python_internal_p50_over_cpp_internal_p50");
+  ASSERT_NE(ratio, nullptr);
+  EXPECT_DOUBLE_EQ(ratio->value, 1.6);
+  EXPECT_EQ(ratio->extra.at("target_max"), 1.5);
+  EXPECT_EQ(ratio->extra.at("met"), 0);
+}
+
 TEST(DeploymentTest, ConfigNamesThePythonRuntimeHandlerAndSlots) {
   DeploymentSpec spec;
   spec.functions = {
