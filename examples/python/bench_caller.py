@@ -3,7 +3,8 @@ examples/cpp/bench_caller.cc, driven by the harness (bench/python_calls.cc,
 docs/performance.md).
 
 Input: "callee=<name> n=<calls> [bytes=<input size>] [arg=<input prefix>]" (space-separated
-key=value pairs; unknown keys are ignored). Makes `n` sequential awaited invokes of `callee`
+key=value pairs; unknown keys are ignored, but the C++ caller's fanout= is refused rather
+than silently measured as fan-out 1). Makes `n` sequential awaited invokes of `callee`
 with an input of `bytes` bytes that starts with `arg`, and times each with
 time.monotonic_ns (CLOCK_MONOTONIC, as the C++ caller) around the invoke only. Output: n
 little-endian uint32 call times in ns, clamped to 2**32 - 1. Fails (502) on bad input or on
