@@ -9,9 +9,12 @@ namespace {
 
 // The functions every scenario may call. Pools are sized so that no benchmark waits for a
 // worker to start: nop serves up to 16 outstanding calls (bench_rate windows), bench_chain
-// holds one worker per level of a depth-4 chain plus one spare.
-DeploymentSpec StandardSpec(const std::string& examples_dir) {
-  auto lib = [&](const std::string& name) { return examples_dir + "/lib" + name + ".so"; };
+// holds one worker per level of a depth-4 chain plus one spare. The Python nop keeps all
+// its slots in one runtime process (max_workers == slots_per_process), so its maximum rate
+// is one process's (bench/python_calls.cc).
+DeploymentSpec StandardSpec(const BenchOptions& o) {
+  auto lib = [&](const std::string& name) { return o.examples_dir + "/lib" + name + ".so"; };
+  auto py = [&](const std::string& handler) { return o.python_examples_dir + "/" + handler; };
   DeploymentSpec spec;
   spec.name = "standard";
   spec.io_threads = 1;
@@ -22,6 +25,18 @@ DeploymentSpec StandardSpec(const std::string& examples_dir) {
       {"bench_caller", lib("bench_caller"), 1, 2, kLong, "", 0},
       {"bench_chain", lib("bench_chain"), 5, 8, kLong, "", 0},
       {"bench_rate", lib("bench_rate"), 1, 2, kLong, "", 0},
+      {.name = "py-nop",
+       .handler = py("nop.py:handle"),
+       .min_workers = 8,
+       .max_workers = 8,
+       .runtime = "python",
+       .slots_per_process = 8},
+      {.name = "py-bench_caller",
+       .handler = py("bench_caller.py:handle"),
+       .min_workers = 1,
+       .max_workers = 2,
+       .timeout_ms = kLong,
+       .runtime = "python"},
   };
   return spec;
 }
@@ -35,8 +50,7 @@ BenchContext::~BenchContext() { StopDeployment(); }
 Result<Deployment*> BenchContext::Deploy() {
   if (deployment_) return deployment_.get();
   Log("starting nightjar up (" + options_.nightjar_bin + ")");
-  auto d = Deployment::Start(options_.nightjar_bin, options_.work_dir,
-                             StandardSpec(options_.examples_dir));
+  auto d = Deployment::Start(options_.nightjar_bin, options_.work_dir, StandardSpec(options_));
   if (!d.ok()) return d.status();
   deployment_ = std::move(*d);
   Log("nightjar up serving on " + deployment_->host() + ":" + std::to_string(deployment_->port()) +

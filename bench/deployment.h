@@ -15,15 +15,21 @@
 
 namespace nightjar::bench {
 
+// One `functions:` entry. C++ functions are the default; a Python one sets runtime
+// "python" and a handler "file.py:function" (designated initializers read best:
+// {.name = "py-nop", .handler = dir + "/nop.py:handle", .runtime = "python"}).
 struct FunctionSpec {
   std::string name;
-  std::string library;  // absolute path of lib<name>.so
+  // runtime cpp: absolute path of lib<name>.so; python: "/abs/path/file.py:function".
+  std::string handler;
   int min_workers = 1;
   int max_workers = 8;
   int64_t timeout_ms = 0;          // 0 = engine default
-  std::string concurrency;         // "" = default (managed), or "managed" / "unmanaged"
+  std::string concurrency{};       // "" = default (managed), or "managed" / "unmanaged"
   uint64_t max_payload_bytes = 0;  // 0 = default
   double concurrency_coef = 0;     // 0 = default
+  std::string runtime{};           // "" = default (cpp), or "python"
+  uint32_t slots_per_process = 0;  // python: worker slots per runtime process; 0 = default
 };
 
 struct DeploymentSpec {
@@ -34,6 +40,9 @@ struct DeploymentSpec {
   std::vector<std::pair<std::string, std::string>> engine_keys;
   std::vector<FunctionSpec> functions;
 };
+
+// The config.yaml that Deployment::Start writes for `spec` (handler paths as given).
+std::string RenderConfig(const DeploymentSpec& spec);
 
 class Deployment {
  public:

@@ -14,8 +14,7 @@
 // bisects between the last sustained and the first failed rate.
 #include <cmath>
 
-#include "base/clock.h"
-#include "http_client.h"
+#include "call_drivers.h"
 #include "loadgen.h"
 #include "proc_stat.h"
 #include "scenario.h"
@@ -91,31 +90,9 @@ Status RunExternal(BenchContext& ctx) {
   Results& results = ctx.results();
 
   // Sequential keep-alive latency and CPU per call.
-  {
-    auto http = HttpClient::Connect(dep.host(), dep.port());
-    if (!http.ok()) return http.status();
-    const std::string request = PostRequest(dep.host(), "/function/nop", "");
-    auto one = [&](Histogram* h) -> Status {
-      const int64_t t0 = MonotonicNowNs();
-      auto r = http->Send(request);
-      const int64_t t1 = MonotonicNowNs();
-      if (!r.ok()) return r.status();
-      if (r->status != 200) return Internal("nop answered " + std::to_string(r->status));
-      if (h) h->Record(static_cast<uint64_t>(t1 - t0));
-      return Status::Ok();
-    };
-    for (size_t i = 0; i < ctx.Count(5000, 1000); ++i) NJ_RETURN_IF_ERROR(one(nullptr));
-    const size_t calls = ctx.Count(100000, 10000);
-    Histogram h;
-    auto cpu0 = ProcessTreeCpuUs(dep.pid());
-    if (!cpu0.ok()) return cpu0.status();
-    for (size_t i = 0; i < calls; ++i) NJ_RETURN_IF_ERROR(one(&h));
-    auto cpu1 = ProcessTreeCpuUs(dep.pid());
-    if (!cpu1.ok()) return cpu1.status();
-    results.AddLatency("external.nop.seq", h);
-    results.AddValue("cpu.external.nop", "us/call", (*cpu1 - *cpu0) / static_cast<double>(calls),
-                     {{"calls", static_cast<double>(calls)}});
-  }
+  NJ_RETURN_IF_ERROR(MeasureSequentialHttp(ctx, dep, "nop", ctx.Count(5000, 1000),
+                                           ctx.Count(100000, 10000), "external.nop.seq",
+                                           "cpu.external.nop"));
 
   // Open-loop sweep to saturation.
   Step best;

@@ -10,66 +10,18 @@
 //   internal.nop.max_rate         the best of those (calls/s)
 //   cpu.internal.nop.at_max_rate  CPU-us per call during that best run
 #include <algorithm>
-#include <cmath>
-#include <cstdio>
 
-#include "http_client.h"
-#include "proc_stat.h"
+#include "call_drivers.h"
 #include "scenario.h"
-#include "util.h"
 
 namespace nightjar::bench {
 
 namespace {
 
-// Runs `total` rounds of bench_caller with `args` (without n=), `batch` rounds per HTTP
-// call, into *h.
-Status CallerRounds(HttpClient& http, const std::string& args, size_t total, size_t batch,
-                    Histogram* h) {
-  for (size_t done = 0; done < total;) {
-    const size_t n = std::min(batch, total - done);
-    auto r = http.Post("/function/bench_caller", args + " n=" + std::to_string(n));
-    if (!r.ok()) return r.status();
-    if (r->status != 200) {
-      return Internal("bench_caller " + args + " answered " + std::to_string(r->status) + ": " +
-                      r->body);
-    }
-    NJ_RETURN_IF_ERROR(RecordSamples(r->body, h));
-    done += n;
-  }
-  return Status::Ok();
-}
-
 // Batch size keeping each worker's buffers small (outputs of one handler stay alive until
 // it returns): about 4 MiB of child outputs per HTTP call.
 size_t BatchFor(size_t bytes) {
   return std::clamp<size_t>((4u << 20) / std::max<size_t>(bytes, 64), 4, 10000);
-}
-
-struct RateRun {
-  double calls_per_s = 0;
-  double cpu_us_per_call = 0;
-};
-
-Result<RateRun> RateOnce(HttpClient& http, pid_t tree, size_t window, size_t calls) {
-  auto cpu0 = ProcessTreeCpuUs(tree);
-  if (!cpu0.ok()) return cpu0.status();
-  auto r = http.Post("/function/bench_rate",
-                     "callee=nop window=" + std::to_string(window) + " n=" + std::to_string(calls));
-  if (!r.ok()) return r.status();
-  auto cpu1 = ProcessTreeCpuUs(tree);
-  if (!cpu1.ok()) return cpu1.status();
-  if (r->status != 200) {
-    return Internal("bench_rate answered " + std::to_string(r->status) + ": " + r->body);
-  }
-  unsigned long long got = 0, ns = 0;
-  if (std::sscanf(r->body.c_str(), "calls=%llu ns=%llu", &got, &ns) != 2 || ns == 0) {
-    return Internal("bench_rate answered \"" + r->body + "\"");
-  }
-  RateRun run;
-  run.calls_per_s = static_cast<double>(got) * 1e9 / static_cast<double>(ns);
-  run.cpu_us_per_call = (*cpu1 - *cpu0) / static_cast<double>(got);
-  return run;
 }
 
 }  // namespace
@@ -85,34 +37,25 @@ Status RunInternal(BenchContext& ctx) {
   // Warm-up: workers, page tables, branch predictors, the engine's smoothed estimates.
   {
     Histogram discard;
-    NJ_RETURN_IF_ERROR(CallerRounds(*http, "callee=nop", ctx.Count(20000, 3000), 10000, &discard));
+    NJ_RETURN_IF_ERROR(
+        CallerRounds(*http, "bench_caller", "callee=nop", ctx.Count(20000, 3000), 10000, &discard));
   }
 
-  // The nop call and its CPU cost, over one fixed batch.
-  {
-    const size_t calls = ctx.Count(200000, 20000);
-    Histogram h;
-    auto cpu0 = ProcessTreeCpuUs(tree);
-    if (!cpu0.ok()) return cpu0.status();
-    NJ_RETURN_IF_ERROR(CallerRounds(*http, "callee=nop", calls, 10000, &h));
-    auto cpu1 = ProcessTreeCpuUs(tree);
-    if (!cpu1.ok()) return cpu1.status();
-    results.AddLatency("internal.nop", h);
-    results.AddValue("cpu.internal.nop", "us/call", (*cpu1 - *cpu0) / static_cast<double>(calls),
-                     {{"calls", static_cast<double>(calls)}});
-    ctx.Log("internal.nop p50 " + std::to_string(results.Find("internal.nop")->p50) + " us");
-  }
+  // The nop call and its CPU cost (cpu.internal.nop), over one fixed batch.
+  NJ_RETURN_IF_ERROR(MeasureCallerBatch(ctx, *http, tree, "bench_caller", "callee=nop",
+                                        ctx.Count(200000, 20000), "internal.nop"));
 
   for (int depth : {1, 2, 4}) {
     Histogram h;
-    NJ_RETURN_IF_ERROR(CallerRounds(*http, "callee=bench_chain arg=" + std::to_string(depth),
+    NJ_RETURN_IF_ERROR(CallerRounds(*http, "bench_caller",
+                                    "callee=bench_chain arg=" + std::to_string(depth),
                                     ctx.Count(50000, 5000), 10000, &h));
     results.AddLatency("internal.chain" + std::to_string(depth), h);
   }
   {
     Histogram h;
-    NJ_RETURN_IF_ERROR(
-        CallerRounds(*http, "callee=nop fanout=4", ctx.Count(50000, 5000), 10000, &h));
+    NJ_RETURN_IF_ERROR(CallerRounds(*http, "bench_caller", "callee=nop fanout=4",
+                                    ctx.Count(50000, 5000), 10000, &h));
     results.AddLatency("internal.fanout4", h);
   }
 
@@ -124,34 +67,16 @@ Status RunInternal(BenchContext& ctx) {
   for (const Payload& p : {Payload{"64b", 64, 50000, 5000}, Payload{"1k", 1024, 50000, 5000},
                            Payload{"16k", 16384, 20000, 2000}, Payload{"1m", 1 << 20, 1000, 100}}) {
     Histogram h;
-    NJ_RETURN_IF_ERROR(CallerRounds(*http, "callee=echo bytes=" + std::to_string(p.bytes),
+    NJ_RETURN_IF_ERROR(CallerRounds(*http, "bench_caller",
+                                    "callee=echo bytes=" + std::to_string(p.bytes),
                                     ctx.Count(p.full, p.quick), BatchFor(p.bytes), &h));
     results.AddLatency(std::string("internal.echo_") + p.name, h, {{"bytes", double(p.bytes)}});
   }
 
-  // Maximum rate: closed loop with k calls outstanding; each run lasts about `seconds`.
-  const double seconds = ctx.Seconds(3.0, 1.0);
-  RateRun best;
-  size_t best_window = 0;
-  for (size_t window :
-       ctx.quick() ? std::vector<size_t>{4, 16} : std::vector<size_t>{1, 4, 8, 16}) {
-    auto probe = RateOnce(*http, tree, window, 2000);
-    if (!probe.ok()) return probe.status();
-    const size_t calls = static_cast<size_t>(std::max(2000.0, probe->calls_per_s * seconds));
-    auto run = RateOnce(*http, tree, window, calls);
-    if (!run.ok()) return run.status();
-    results.AddValue("internal.nop.rate.w" + std::to_string(window), "calls/s",
-                     std::round(run->calls_per_s),
-                     {{"cpu_us_per_call", run->cpu_us_per_call}, {"calls", double(calls)}});
-    if (run->calls_per_s > best.calls_per_s) {
-      best = *run;
-      best_window = window;
-    }
-  }
-  results.AddValue("internal.nop.max_rate", "calls/s", std::round(best.calls_per_s),
-                   {{"window", double(best_window)}});
-  results.AddValue("cpu.internal.nop.at_max_rate", "us/call", best.cpu_us_per_call,
-                   {{"calls_per_s", std::round(best.calls_per_s)}});
+  // Maximum rate: closed loop with k calls outstanding (internal.nop.rate.w<k>,
+  // internal.nop.max_rate, cpu.internal.nop.at_max_rate).
+  auto best = MeasureMaxRate(ctx, *http, tree, "nop", "internal.nop");
+  if (!best.ok()) return best.status();
   return Status::Ok();
 }
 

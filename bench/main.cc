@@ -1,7 +1,8 @@
 // nightjar_bench: the benchmark harness (GitHub issue #4; method in docs/performance.md).
 //
 //   nightjar_bench [--quick] [--out DIR] [--only a,b] [--list]
-//                  [--nightjar PATH] [--examples DIR] [--grpc-bin PATH] [--work DIR]
+//                  [--nightjar PATH] [--examples DIR] [--python-examples DIR]
+//                  [--grpc-bin PATH] [--work DIR]
 //
 // Runs the registered scenarios (scenario.h) in order, then prints the report table with
 // the target ratios, writes DIR/latest.json and draws DIR/*.png with gnuplot. Exit code 0
@@ -89,6 +90,8 @@ int Main(int argc, char** argv) {
   const std::string self = SelfDir();
   o.nightjar_bin = self + "/../nightjar";
   o.examples_dir = self + "/../examples/cpp";
+  // Python functions are deployed from their sources, not from a build.
+  o.python_examples_dir = std::string(NIGHTJAR_SOURCE_DIR) + "/examples/python";
   o.grpc_bin = self + "/nightjar_bench_grpc";
   o.out_dir = std::string(NIGHTJAR_SOURCE_DIR) + "/bench/results";
   bool list = false;
@@ -101,6 +104,8 @@ int Main(int argc, char** argv) {
   app.add_flag("--list", list, "list the scenarios and exit");
   app.add_option("--nightjar", o.nightjar_bin, "the nightjar binary (release build)");
   app.add_option("--examples", o.examples_dir, "directory of lib<function>.so");
+  app.add_option("--python-examples", o.python_examples_dir,
+                 "directory of the Python functions (nop.py, bench_caller.py)");
   app.add_option("--grpc-bin", o.grpc_bin, "nightjar_bench_grpc (for the gRPC floor)");
   app.add_option("--work", o.work_dir, "scratch directory (default: a fresh one under /tmp)");
   app.add_flag("-v,--verbose", o.verbose, "more progress output");
@@ -125,6 +130,8 @@ int Main(int argc, char** argv) {
     o.only.push_back(name);
   }
   std::error_code ec;
+  // Handler paths in the generated config resolve against its directory, not ours.
+  o.python_examples_dir = std::filesystem::absolute(o.python_examples_dir, ec).string();
   const bool own_work_dir = o.work_dir.empty();
   if (own_work_dir) o.work_dir = "/tmp/nightjar-bench-" + std::to_string(::getpid());
   std::filesystem::create_directories(o.work_dir, ec);
@@ -133,7 +140,8 @@ int Main(int argc, char** argv) {
     std::cerr << "nightjar_bench: cannot create " << o.out_dir << ": " << ec.message() << "\n";
     return 1;
   }
-  for (const std::string& p : {o.nightjar_bin, o.examples_dir + "/libbench_caller.so"}) {
+  for (const std::string& p : {o.nightjar_bin, o.examples_dir + "/libbench_caller.so",
+                               o.python_examples_dir + "/bench_caller.py"}) {
     if (::access(p.c_str(), R_OK) != 0) {
       std::cerr << "nightjar_bench: missing " << p << " (build the release preset first)\n";
       return 1;

@@ -1,5 +1,5 @@
-// Report table and target ratios (see report.h). The targets come from GitHub issues #4
-// and #8 and DESIGN.md §1; they are reported, never asserted.
+// Report table and target ratios (see report.h). The targets come from GitHub issues #4,
+// #8 and #9 and DESIGN.md §1; they are reported, never asserted.
 #include "report.h"
 
 #include <cmath>
@@ -58,6 +58,13 @@ const std::vector<Target>& Targets() {
       {"target.internal_max_rate", "internal nop calls/s", "/s", false, 50000,
        [](const Results& r, bool* ok) {
          return Get(r, "internal.nop.max_rate", &Measurement::value, ok);
+       }},
+      // Issue #9: a Python caller's internal call costs at most half again a C++ caller's.
+      {"ratio.python_internal_p50_over_cpp_internal_p50", "Python->C++ internal nop p50 / C++ p50",
+       "x", true, 1.5,
+       [](const Results& r, bool* ok) {
+         return Get(r, "internal.nop.python", &Measurement::p50, ok) /
+                Get(r, "internal.nop", &Measurement::p50, ok);
        }},
       // Issue #8: managed concurrency must win bursts and cost almost nothing when steady.
       {"ratio.burst_managed_p99_over_unmanaged", "burst: managed p99 / unmanaged p99", "x", true,

@@ -1,6 +1,7 @@
 """Python functions (runtime: python, issue 9): the examples, the API (invoke, gather,
 remaining, init state, errors), slots sharing a runtime process, a runtime process dying
 mid-call, deadlines in and out of Python, and idle slots retired. docs/runtimes.md."""
+import array
 import os
 import signal
 import threading
@@ -116,6 +117,26 @@ def test_200_concurrent_calls_to_one_python_function(tmp_path):
             results = list(pool.map(one, range(200)))
         for data, r in results:
             expect(r, 200, data, d)
+
+
+def test_bench_functions_time_each_call_both_ways(tmp_path):
+    """examples/python/bench_caller.py and nop.py, as the benchmark harness deploys them."""
+    fns = [nj.python_function("py-bench_caller", "examples/python/bench_caller.py:handle"),
+           nj.python_function("py-nop", "examples/python/nop.py:handle", min_workers=2,
+                              max_workers=2, slots_per_process=2),
+           nj.function("nop"), nj.function("bench_caller")]
+    with nj.nightjar_up(tmp_path, functions=fns) as d:
+        expect(call(d, "py-nop", b"anything"), 200, b"", d)
+        for caller, callee in (("py-bench_caller", "nop"), ("py-bench_caller", "py-nop"),
+                               ("bench_caller", "py-nop")):
+            r = expect(call(d, caller, f"callee={callee} n=50 bytes=100".encode()), 200, None, d)
+            samples = array.array("I", r.body)
+            assert len(samples) == 50 and all(0 < s < 10**9 for s in samples), (caller, callee,
+                                                                               samples)
+        r = call(d, "py-bench_caller", b"callee=no-such-function n=3")
+        assert r.status == 502 and b"round 0 failed: not found" in r.body, r.summary()
+        r = call(d, "py-bench_caller", b"n=3")
+        assert r.status == 502 and b"ValueError: bench_caller: input must be" in r.body, r.summary()
 
 
 def test_runtime_process_that_exits_mid_call_is_502_and_replaced(tmp_path):

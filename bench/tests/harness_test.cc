@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "deployment.h"
 #include "http_client.h"
 #include "proc_stat.h"
 #include "rate_schedule.h"
@@ -115,6 +116,48 @@ TEST(ResultsTest, RatiosAreComputedAndJudged) {
   EXPECT_DOUBLE_EQ(ratio->value, 1.5);
   EXPECT_EQ(ratio->extra.at("met"), 1);
   EXPECT_EQ(r.Find("ratio.external_p50_over_tcp_p50"), nullptr);  // inputs missing
+}
+
+TEST(ResultsTest, PythonRatioIsOverTheCppInternalNop) {
+  Results r;
+  Histogram cpp, python;
+  cpp.Record(10'000);
+  python.Record(16'000);
+  r.AddLatency("internal.nop", cpp);
+  r.AddLatency("internal.nop.python", python);
+  AddRatios(&r);
+  const Measurement* ratio = r.Find("ratio.python_internal_p50_over_cpp_internal_p50");
+  ASSERT_NE(ratio, nullptr);
+  EXPECT_DOUBLE_EQ(ratio->value, 1.6);
+  EXPECT_EQ(ratio->extra.at("target_max"), 1.5);
+  EXPECT_EQ(ratio->extra.at("met"), 0);
+}
+
+TEST(DeploymentTest, ConfigNamesThePythonRuntimeHandlerAndSlots) {
+  DeploymentSpec spec;
+  spec.functions = {
+      {"nop", "/b/libnop.so", 2, 4, 0, "", 0},
+      {.name = "py-nop",
+       .handler = "/src/examples/python/nop.py:handle",
+       .min_workers = 8,
+       .max_workers = 8,
+       .runtime = "python",
+       .slots_per_process = 8},
+  };
+  const std::string y = RenderConfig(spec);
+  EXPECT_NE(y.find("  - name: nop\n    handler: /b/libnop.so\n    min_workers: 2\n"),
+            std::string::npos)
+      << y;
+  EXPECT_NE(y.find("  - name: py-nop\n    runtime: python\n"
+                   "    handler: /src/examples/python/nop.py:handle\n"
+                   "    min_workers: 8\n    max_workers: 8\n    slots_per_process: 8\n"),
+            std::string::npos)
+      << y;
+  // The C++ entry keeps the engine's defaults: no runtime or slots keys.
+  const size_t cpp = y.find("name: nop\n");
+  const std::string cpp_entry = y.substr(cpp, y.find("name: py-nop") - cpp);
+  EXPECT_EQ(cpp_entry.find("runtime"), std::string::npos) << y;
+  EXPECT_EQ(cpp_entry.find("slots_per_process"), std::string::npos) << y;
 }
 
 TEST(ResultsTest, ThreeDigits) {

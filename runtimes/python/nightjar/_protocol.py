@@ -4,8 +4,9 @@ Everything about the layout comes from ``_wire``, which the build generates from
 src/proto/message.h (runtimes/wire_gen.cc); this module only packs and unpacks with it,
 and reads and writes payload regions. Nothing here depends on asyncio.
 
-A header is a plain tuple in ``_wire.HEADER_FIELDS`` order (the fastest shape ``struct``
-gives); the ``H_*`` indexes name its fields.
+A received header is a plain tuple in ``_wire.HEADER_FIELDS`` order (the fastest shape
+``struct`` gives); one being built is a list in the same order (header()); the ``H_*``
+indexes name their fields.
 """
 
 import os
@@ -23,34 +24,51 @@ H_FLAGS = _INDEX["flags"]
 H_STATUS = _INDEX["status"]
 H_WORKER_ID = _INDEX["worker_id"]
 H_PAYLOAD_SIZE = _INDEX["payload_size"]
+H_PROCESSING_US = _INDEX["processing_us"]
 H_CALL_ID = _INDEX["call_id"]
 H_PARENT_CALL_ID = _INDEX["parent_call_id"]
 H_SEND_TS_NS = _INDEX["send_ts_ns"]
 H_DEADLINE_NS = _INDEX["deadline_ns"]
 H_REPLY_CHANNEL = _INDEX["reply_channel"]
+H_DISPATCH_DELAY_US = _INDEX["dispatch_delay_us"]
 
-_FIELD_COUNT = len(W.HEADER_FIELDS)
+_ZEROS = [0] * len(W.HEADER_FIELDS)
 _PADDING = bytes(W.MESSAGE_SIZE)
+_EMPTY_PADDING = _PADDING[W.HEADER_SIZE:]  # what follows a header with no inline payload
 
 
 class ProtocolError(Exception):
     """A message or payload region that does not match the protocol."""
 
 
+def header():
+    """A fresh header as a list of zeros in HEADER_FIELDS order; set fields with the H_*
+    indexes and send it with pack(). The hot paths use this: no dict, no name lookups."""
+    return _ZEROS.copy()
+
+
+def pack(values, payload=b""):
+    """Returns one MESSAGE_SIZE-byte message: header list `values` (payload_size and flags
+    as the caller set them) followed by `payload` (at most INLINE_PAYLOAD_SIZE bytes, sent
+    inline). send_ts_ns is stamped here (CLOCK_MONOTONIC, as in ipc::WriteMessage)."""
+    values[H_SEND_TS_NS] = monotonic_ns()
+    if payload:
+        return HEADER.pack(*values) + payload + _PADDING[W.HEADER_SIZE + len(payload):]
+    return HEADER.pack(*values) + _EMPTY_PADDING
+
+
 def encode(fields, payload=b""):
-    """Returns one MESSAGE_SIZE-byte message.
+    """Returns one MESSAGE_SIZE-byte message (the readable form of header() and pack()).
 
     fields: dict of header field name -> int (missing fields are 0); payload: at most
     INLINE_PAYLOAD_SIZE bytes, copied inline (payload_size is set from it unless given).
-    send_ts_ns is stamped here (CLOCK_MONOTONIC, as in ipc::WriteMessage).
     """
-    values = [0] * _FIELD_COUNT
+    values = header()
     for name, value in fields.items():
         values[_INDEX[name]] = value
     if "payload_size" not in fields:
         values[H_PAYLOAD_SIZE] = len(payload)
-    values[H_SEND_TS_NS] = monotonic_ns()
-    return HEADER.pack(*values) + payload + _PADDING[W.HEADER_SIZE + len(payload):]
+    return pack(values, payload)
 
 
 def decode_header(buf, offset=0):
@@ -134,15 +152,16 @@ class IpcRoot:
         except OSError:
             pass
 
-    def attach_payload(self, fields, payload, output):
-        """Returns the inline bytes to send with `fields`; a payload over INLINE_PAYLOAD_SIZE
-        is written to its region first (the sender creates it, once: O_EXCL) and flagged.
-        fields must hold call_id. Raises OSError when the region cannot be written."""
-        fields["payload_size"] = len(payload)
-        if len(payload) <= W.INLINE_PAYLOAD_SIZE:
+    def attach_payload(self, values, payload, output):
+        """Returns the inline bytes to send with header list `values`, whose payload_size
+        it sets; a payload over INLINE_PAYLOAD_SIZE is written to its region first (the
+        sender creates it, once: O_EXCL) and flagged. values must hold call_id. Raises
+        OSError when the region cannot be written."""
+        size = len(payload)
+        values[H_PAYLOAD_SIZE] = size
+        if size <= W.INLINE_PAYLOAD_SIZE:
             return payload
-        fields["flags"] = fields.get("flags", 0) | W.FLAG_PAYLOAD_IN_SHM
-        path = self.payload(fields["call_id"], output)
+        path = self.payload(values[H_CALL_ID], output)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         try:
             view = memoryview(payload)
@@ -153,4 +172,7 @@ class IpcRoot:
             raise
         finally:
             os.close(fd)
+        # Flagged only once written: a caller that falls back to an inline message after
+        # an OSError must not send the flag along.
+        values[H_FLAGS] |= W.FLAG_PAYLOAD_IN_SHM
         return b""

@@ -183,33 +183,32 @@ class Slot:
         if len(body) > runtime.max_payload and status == W.STATUS_OK:
             status, body = W.STATUS_PAYLOAD_TOO_LARGE, b"output exceeds the function's payload limit"
         now = P.monotonic_ns()
-        fields = {
-            "type": W.MSG_COMPLETE,
-            "call_id": header[P.H_CALL_ID],
-            "parent_call_id": header[P.H_PARENT_CALL_ID],
-            "worker_id": self.worker_id,
-            "status": status,
-            "processing_us": min((now - call.start_ns) // 1000, 0xFFFFFFFF),
-            "dispatch_delay_us": min(max(0, call.start_ns - header[P.H_SEND_TS_NS]) // 1000,
-                                     0xFFFFFFFF),
-        }
+        values = P.header()
+        values[P.H_TYPE] = W.MSG_COMPLETE
+        values[P.H_CALL_ID] = header[P.H_CALL_ID]
+        values[P.H_PARENT_CALL_ID] = header[P.H_PARENT_CALL_ID]
+        values[P.H_WORKER_ID] = self.worker_id
+        values[P.H_STATUS] = status
+        values[P.H_PROCESSING_US] = min((now - call.start_ns) // 1000, 0xFFFFFFFF)
+        values[P.H_DISPATCH_DELAY_US] = min(max(0, call.start_ns - header[P.H_SEND_TS_NS]) // 1000,
+                                            0xFFFFFFFF)
         try:
-            inline = runtime.root.attach_payload(fields, body, True)
+            inline = runtime.root.attach_payload(values, body, True)
         except OSError as e:
-            fields["status"] = W.STATUS_INTERNAL_ERROR
+            values[P.H_STATUS] = W.STATUS_INTERNAL_ERROR
             inline = runtime.root.attach_payload(
-                fields, f"worker could not write the call's output: {e}".encode()[:W.INLINE_PAYLOAD_SIZE],
+                values, f"worker could not write the call's output: {e}".encode()[:W.INLINE_PAYLOAD_SIZE],
                 True)
-        message = P.encode(fields, inline)
+        message = P.pack(values, inline)
         # Children still running are abandoned; their answers are dropped on arrival.
         self.current = None
         reply = header[P.H_REPLY_CHANNEL]
         if reply and runtime.send_to_caller(reply, message):
             # Hop 3 done; the engine only needs the accounting copy.
-            fields["type"] = W.MSG_COMPLETE_NOTICE
-            fields["flags"] = fields.get("flags", 0) & ~W.FLAG_PAYLOAD_IN_SHM
-            fields["payload_size"] = 0
-            self.write(P.encode(fields))
+            values[P.H_TYPE] = W.MSG_COMPLETE_NOTICE
+            values[P.H_FLAGS] &= ~W.FLAG_PAYLOAD_IN_SHM
+            values[P.H_PAYLOAD_SIZE] = 0
+            self.write(P.pack(values))
         else:
             self.write(message)
         if self.pending and not self.closed:
@@ -226,37 +225,41 @@ class Slot:
 
     async def invoke(self, call, name, data):
         runtime = self.runtime
-        if isinstance(data, str):
-            data = data.encode()
-        elif not isinstance(data, bytes):
-            data = bytes(data)
+        if not isinstance(data, bytes):
+            data = data.encode() if isinstance(data, str) else bytes(data)
         fid = runtime.functions.get(name)
         if fid is None:
             raise InvokeError(W.STATUS_NOT_FOUND, f"no function named {name!r}")
-        deadline = call.header[P.H_DEADLINE_NS]
+        parent = call.header
+        deadline = parent[P.H_DEADLINE_NS]
         if deadline and P.monotonic_ns() >= deadline:
             raise InvokeError(W.STATUS_TIMEOUT, "deadline exceeded before the call")
         call_id = P.make_call_id(fid, self.worker_id, self.counter)
         self.counter = (self.counter + 1) & W.CALL_ID_COUNTER_MASK
-        fields = {"type": W.MSG_INVOKE, "call_id": call_id,
-                  "parent_call_id": call.header[P.H_CALL_ID], "deadline_ns": deadline,
-                  "worker_id": self.worker_id, "reply_channel": self.channel}
+        values = P.header()
+        values[P.H_TYPE] = W.MSG_INVOKE
+        values[P.H_CALL_ID] = call_id
+        values[P.H_PARENT_CALL_ID] = parent[P.H_CALL_ID]
+        values[P.H_DEADLINE_NS] = deadline
+        values[P.H_WORKER_ID] = self.worker_id
+        values[P.H_REPLY_CHANNEL] = self.channel
         try:
-            inline = runtime.root.attach_payload(fields, data, False)
+            inline = runtime.root.attach_payload(values, data, False)
         except OSError as e:
             raise InvokeError(W.STATUS_INTERNAL_ERROR, f"cannot write the call's input: {e}")
         future = runtime.loop.create_future()
-        call.children[call_id] = future
+        children = call.children
+        children[call_id] = future
         try:
             try:
-                os.write(self.out_fd, P.encode(fields, inline))
+                os.write(self.out_fd, P.pack(values, inline))
             except OSError as e:
-                if fields.get("flags", 0) & W.FLAG_PAYLOAD_IN_SHM:
+                if values[P.H_FLAGS] & W.FLAG_PAYLOAD_IN_SHM:
                     runtime.root.remove_payload(call_id, False)
                 raise InvokeError(W.STATUS_UNAVAILABLE, f"engine unreachable: {e}")
             status, output = await future
         finally:
-            del call.children[call_id]
+            del children[call_id]
         if status != W.STATUS_OK:
             raise InvokeError(status, output.decode("utf-8", "replace"))
         return output
