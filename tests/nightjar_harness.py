@@ -560,7 +560,8 @@ class Deployment:
 def nightjar_up(workdir: Path, functions: Optional[list] = None, gateway: Optional[dict] = None,
                 engine: Optional[dict] = None, stop_signal: int = signal.SIGTERM,
                 ready_timeout_s: float = READY_TIMEOUT_S,
-                ipc_root: Optional[Path] = None) -> Iterator[Deployment]:
+                ipc_root: Optional[Path] = None,
+                env: Optional[dict] = None) -> Iterator[Deployment]:
     """Runs `nightjar up` with a generated config in workdir and a fresh IPC root (or the given
     one, which must then hold nothing of a live engine when the deployment stops).
 
@@ -572,7 +573,7 @@ def nightjar_up(workdir: Path, functions: Optional[list] = None, gateway: Option
     config_path = write_config(workdir / "nightjar.yaml",
                                make_config(ipc_root, functions, gateway, engine))
     proc = NightjarProcess(["up", config_path, "--http-port", "0", "--ipc-root", ipc_root],
-                           workdir, "nightjar-up")
+                           workdir, "nightjar-up", env=env)
     body_exc: Optional[BaseException] = None
     problems: list = []
     try:

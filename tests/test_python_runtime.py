@@ -260,3 +260,15 @@ def test_config_errors_name_the_key(tmp_path):
                               text=True, timeout=30)
         assert p.returncode != 0, f"{entry}: nightjar up accepted it"
         assert want in p.stderr + p.stdout, f"{entry}: error does not mention {want!r}:\n{p.stderr}"
+
+
+def test_event_loop_is_uvloop_when_installed_and_asyncio_on_request(tmp_path):
+    has_uvloop = nj.subprocess.run(["/usr/bin/python3", "-c", "import uvloop"]).returncode == 0
+    fns = [nj.python_function("py-loop", "probe.py:loop_kind")]
+    with nj.nightjar_up(tmp_path / "default", functions=fns) as d:
+        r = expect(call(d, "py-loop", b""), 200, dep=d)
+        assert r.body.startswith(b"uvloop." if has_uvloop else b"asyncio."), r.body
+    env = dict(os.environ, NIGHTJAR_PYTHON_EVENT_LOOP="asyncio")
+    with nj.nightjar_up(tmp_path / "asyncio", functions=fns, env=env) as d:
+        r = expect(call(d, "py-loop", b""), 200, dep=d)
+        assert r.body.startswith(b"asyncio."), r.body

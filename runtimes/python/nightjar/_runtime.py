@@ -275,7 +275,7 @@ class Runtime:
         self.functions = self.root.functions()
         self.handler, self.init = load_handler(args.handler)
         self.handler_is_async = inspect.iscoroutinefunction(self.handler)
-        self.loop = asyncio.new_event_loop()
+        self.loop = new_event_loop()
         self.control = socket.socket(fileno=args.control_fd)
         self.control.setblocking(False)
         self.slots = {}  # channel -> Slot
@@ -366,6 +366,28 @@ class Runtime:
             del self.caller_fds[channel]
             os.close(fd)
             return False
+
+
+def new_event_loop():
+    """uvloop's loop when the interpreter has it (Debian's python3-uvloop), else asyncio's.
+
+    asyncio's loop is pure Python and about half of a Python caller's time per invoke;
+    uvloop's, in C, took the runtime's invoke path from 16 to 9.5 us in
+    bench/py_invoke_sim.py (docs/performance.md, F13). NIGHTJAR_PYTHON_EVENT_LOOP=asyncio
+    chooses the standard library's loop anyway; =uvloop insists on uvloop (an error when it
+    is missing).
+    """
+    choice = os.environ.get("NIGHTJAR_PYTHON_EVENT_LOOP", "")
+    if choice not in ("", "asyncio", "uvloop"):
+        raise ValueError(f"NIGHTJAR_PYTHON_EVENT_LOOP must be asyncio or uvloop, got {choice!r}")
+    if choice != "asyncio":
+        try:
+            import uvloop
+            return uvloop.new_event_loop()
+        except ImportError:
+            if choice == "uvloop":
+                raise
+    return asyncio.new_event_loop()
 
 
 def to_bytes(result):

@@ -51,6 +51,12 @@ async def sleep(ctx, data):
     return str(os.getpid())
 
 
+def loop_kind(ctx, data):
+    """The class of the event loop the runtime process runs on."""
+    loop = asyncio.get_running_loop()
+    return f"{type(loop).__module__}.{type(loop).__name__}"
+
+
 def remaining(ctx, data):
     return f"{ctx.remaining():.3f}"
 
