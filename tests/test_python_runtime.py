@@ -84,6 +84,13 @@ def test_gather_of_8_invokes_runs_them_concurrently(tmp_path):
         expect(call(d, "py-gather", b"8:py-meet:g:8"), 200, b",".join([b"met 8"] * 8), d)
 
 
+def test_an_invoke_left_running_by_a_finished_call_is_cancelled(tmp_path):
+    fns = examples(**{"py-orphan": ("orphan", {"min_workers": 1, "max_workers": 1})})
+    with nj.nightjar_up(tmp_path, functions=fns) as d:
+        expect(call(d, "py-orphan", b"slow"), 200, b"left one behind", d)
+        expect(call(d, "py-orphan", b"count"), 200, b"1/1", d)
+
+
 def test_slots_share_runtime_processes_and_state_is_per_slot(tmp_path):
     fns = examples(**{"py-state": ("state", {"min_workers": 1, "max_workers": 1}),
                       "py-who": ("whoami", {"min_workers": 8, "max_workers": 8,

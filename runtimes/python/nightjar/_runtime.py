@@ -200,7 +200,10 @@ class Slot:
                 values, f"worker could not write the call's output: {e}".encode()[:W.INLINE_PAYLOAD_SIZE],
                 True)
         message = P.pack(values, inline)
-        # Children still running are abandoned; their answers are dropped on arrival.
+        # Children still running are abandoned; their answers are dropped on arrival, and a
+        # task the handler left awaiting one is cancelled rather than left waiting forever.
+        for future in call.children.values():
+            future.cancel()
         self.current = None
         reply = header[P.H_REPLY_CHANNEL]
         if reply and runtime.send_to_caller(reply, message):

@@ -84,6 +84,19 @@ async def gather(ctx, data):
     return b",".join(outputs)
 
 
+_orphans = []
+
+
+async def orphan(ctx, data):
+    """Starts an invoke of <data> as a task and returns without awaiting it; "count" reports
+    how many such tasks ended (cancelled or done) so far."""
+    if data == b"count":
+        return f"{sum(t.done() for t in _orphans)}/{len(_orphans)}"
+    _orphans.append(asyncio.ensure_future(ctx.invoke(data.decode(), b"5000")))
+    await asyncio.sleep(0)
+    return b"left one behind"
+
+
 _arrived = {}
 _everyone_here = {}
 
