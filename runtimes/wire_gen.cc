@@ -4,6 +4,7 @@
 // layout (CONVENTIONS.md, "One definition, many languages"; docs/runtimes.md).
 //
 //   nightjar_wire_gen python > nightjar/_wire.py   the Python module
+//   nightjar_wire_gen js > nightjar/wire.js        the Node.js (CommonJS) module
 //   nightjar_wire_gen sample                       one message with every header field set
 //                                                  to a distinct value, as JSON: the
 //                                                  layout-drift test decodes and re-encodes
@@ -110,75 +111,106 @@ std::string PathTemplate(const std::string& path, const std::string& sentinel,
   return path.substr(0, at) + placeholder + path.substr(at + sentinel.size());
 }
 
-void EmitPython() {
-  std::printf(
-      "# The worker protocol as Python sees it. GENERATED at build time by\n"
-      "# runtimes/wire_gen.cc from src/proto/message.h and src/ipc/ipc_root.h: do not edit.\n"
-      "# docs/protocol.md explains every field; docs/runtimes.md how runtimes use them.\n\n");
-  std::printf("MESSAGE_SIZE = %zu\n", nightjar::proto::kMessageSize);
-  std::printf("HEADER_SIZE = %zu\n", nightjar::proto::kHeaderSize);
-  std::printf("INLINE_PAYLOAD_SIZE = %zu\n", nightjar::proto::kInlinePayloadSize);
-  std::printf("PROTOCOL_VERSION = %u\n\n", nightjar::proto::kProtocolVersion);
+// How a language writes the few kinds of definitions the protocol needs. Python and
+// JavaScript (CommonJS) today; a language is one more Syntax.
+struct Syntax {
+  const char* comment;        // line comment prefix
+  const char* assign;         // printf format of "name = value" with %s, %s
+  const char* fields_open;    // the header field table: opener,
+  const char* field_row;      //   one row: name, offset, size, signed (%s %zu %zu %s),
+  const char* fields_close;   //   closer
+  const char* names_open;     // status value -> name table: opener,
+  const char* names_row;      //   one row: value, name (%u, %s),
+  const char* names_close;    //   closer
+};
 
-  std::printf("# (name, offset, size) of each header field, in offset order.\nHEADER_FIELDS = (\n");
+constexpr Syntax kPython = {
+    "#", "%s = %s\n", "HEADER_FIELDS = (\n", "    (\"%s\", %zu, %zu),\n", ")\n",
+    "STATUS_NAMES = {\n", "    %u: \"%s\",\n", "}\n"};
+constexpr Syntax kJavaScript = {
+    "//", "exports.%s = %s;\n", "exports.HEADER_FIELDS = [\n", "  [\"%s\", %zu, %zu, %s],\n", "];\n",
+    "exports.STATUS_NAMES = {\n", "  %u: \"%s\",\n", "};\n"};
+
+void Assign(const Syntax& syntax, const std::string& name, const std::string& value) {
+  std::printf(syntax.assign, name.c_str(), value.c_str());
+}
+
+std::string Quoted(const std::string& s) { return "\"" + s + "\""; }
+
+void Emit(const Syntax& syntax, const char* language) {
+  const char* c = syntax.comment;
+  std::printf("%s The worker protocol as %s sees it. GENERATED at build time by\n", c, language);
+  std::printf("%s runtimes/wire_gen.cc from src/proto/message.h and src/ipc/ipc_root.h: do not edit.\n", c);
+  std::printf("%s docs/protocol.md explains every field; docs/runtimes.md how runtimes use them.\n\n", c);
+  Assign(syntax, "MESSAGE_SIZE", std::to_string(nightjar::proto::kMessageSize));
+  Assign(syntax, "HEADER_SIZE", std::to_string(nightjar::proto::kHeaderSize));
+  Assign(syntax, "INLINE_PAYLOAD_SIZE", std::to_string(nightjar::proto::kInlinePayloadSize));
+  Assign(syntax, "PROTOCOL_VERSION", std::to_string(nightjar::proto::kProtocolVersion));
+
+  std::printf("\n%s Each header field, in offset order: name, offset, size in bytes (and, for\n", c);
+  std::printf("%s languages without a struct format, whether it is signed); little-endian.\n", c);
+  std::printf("%s", syntax.fields_open);
   std::string format = "<";
   for (const Field& f : kFields) {
-    std::printf("    (\"%s\", %zu, %zu),\n", f.name, f.offset, f.size);
+    // Python's row has no signedness (its struct format below carries it): it ignores the
+    // last argument.
+    std::printf(syntax.field_row, f.name, f.offset, f.size, f.is_signed ? "true" : "false");
     format += StructCode(f);
   }
-  std::printf(")\n# struct format of the header: the fields above, little-endian, unpadded.\n");
-  std::printf("HEADER_FORMAT = \"%s\"\n\n", format.c_str());
-
-  std::printf("FLAG_PAYLOAD_IN_SHM = %u\n", nightjar::proto::kFlagPayloadInShm);
-  std::printf("FLAG_OFF_CPU_MEASURED = %u\n\n", nightjar::proto::kFlagOffCpuMeasured);
-
-  for (const Constant& c : kMessageTypes) {
-    std::printf("MSG_%s = %" PRIu64 "\n", c.name, c.value);
-  }
+  std::printf("%s", syntax.fields_close);
+  std::printf("%s The same as a Python struct format.\n", c);
+  Assign(syntax, "HEADER_FORMAT", Quoted(format));
   std::printf("\n");
-  std::printf("# CallStatus values and their names (proto::CallStatusName).\n");
-  for (CallStatus s : kStatuses) {
-    std::printf("STATUS_%s = %u\n", ConstantName(nightjar::proto::CallStatusName(s)).c_str(),
-                static_cast<unsigned>(s));
-  }
-  std::printf("STATUS_NAMES = {\n");
-  for (CallStatus s : kStatuses) {
-    std::printf("    %u: \"%s\",\n", static_cast<unsigned>(s), nightjar::proto::CallStatusName(s));
-  }
-  std::printf("}\n\n");
 
-  std::printf("# Call id layout (proto::CallId): function | method | client | counter.\n");
-  std::printf("CALL_ID_FUNCTION_SHIFT = %d\n",
-              CallId::kMethodBits + CallId::kClientBits + CallId::kCounterBits);
-  std::printf("CALL_ID_CLIENT_SHIFT = %d\n", CallId::kCounterBits);
-  std::printf("CALL_ID_MAX_FUNCTION = %u\n", CallId::kMaxFunctionId);
-  std::printf("CALL_ID_MAX_CLIENT = %u\n", CallId::kMaxClientId);
-  std::printf("CALL_ID_COUNTER_MASK = 0x%" PRIx64 "\n\n",
-              (uint64_t{1} << CallId::kCounterBits) - 1);
+  Assign(syntax, "FLAG_PAYLOAD_IN_SHM", std::to_string(nightjar::proto::kFlagPayloadInShm));
+  Assign(syntax, "FLAG_OFF_CPU_MEASURED", std::to_string(nightjar::proto::kFlagOffCpuMeasured));
+  std::printf("\n");
+  for (const Constant& k : kMessageTypes) {
+    Assign(syntax, std::string("MSG_") + k.name, std::to_string(k.value));
+  }
+  std::printf("\n%s CallStatus values and their names (proto::CallStatusName).\n", c);
+  for (CallStatus st : kStatuses) {
+    Assign(syntax, "STATUS_" + ConstantName(nightjar::proto::CallStatusName(st)),
+           std::to_string(static_cast<unsigned>(st)));
+  }
+  std::printf("%s", syntax.names_open);
+  for (CallStatus st : kStatuses) {
+    std::printf(syntax.names_row, static_cast<unsigned>(st), nightjar::proto::CallStatusName(st));
+  }
+  std::printf("%s\n", syntax.names_close);
 
-  // Paths inside an instance directory, as str.format templates relative to it.
+  std::printf("%s Call id layout (proto::CallId): function | method | client | counter.\n", c);
+  Assign(syntax, "CALL_ID_FUNCTION_SHIFT",
+         std::to_string(CallId::kMethodBits + CallId::kClientBits + CallId::kCounterBits));
+  Assign(syntax, "CALL_ID_CLIENT_SHIFT", std::to_string(CallId::kCounterBits));
+  Assign(syntax, "CALL_ID_MAX_FUNCTION", std::to_string(CallId::kMaxFunctionId));
+  Assign(syntax, "CALL_ID_MAX_CLIENT", std::to_string(CallId::kMaxClientId));
+  Assign(syntax, "CALL_ID_COUNTER_MASK",
+         std::to_string((uint64_t{1} << CallId::kCounterBits) - 1));
+  std::printf("\n");
+
+  // Paths inside an instance directory, relative to it, as templates in Python's
+  // str.format syntax: {channel} is decimal, {call_id:016x} 16 lower-case hex digits.
   const auto root = nightjar::ipc::IpcRoot::Attach("");
   using nightjar::ipc::FifoEnd;
   using nightjar::ipc::PayloadKind;
   constexpr uint64_t kChannel = 987654321;
   constexpr uint64_t kCallId = 0x0123456789abcdefull;
-  std::printf("# Paths relative to the instance directory (ipc::IpcRoot).\n");
-  std::printf("FIFO_INPUT_PATH = \"%s\"\n",
-              PathTemplate(root.FifoPath(kChannel, FifoEnd::kWorkerInput), "987654321", "{channel}")
-                  .c_str());
-  std::printf(
-      "FIFO_OUTPUT_PATH = \"%s\"\n",
-      PathTemplate(root.FifoPath(kChannel, FifoEnd::kWorkerOutput), "987654321", "{channel}")
-          .c_str());
-  std::printf("PAYLOAD_INPUT_PATH = \"%s\"\n",
-              PathTemplate(root.PayloadPath(kCallId, PayloadKind::kInput), "0123456789abcdef",
-                           "{call_id:016x}")
-                  .c_str());
-  std::printf("PAYLOAD_OUTPUT_PATH = \"%s\"\n",
-              PathTemplate(root.PayloadPath(kCallId, PayloadKind::kOutput), "0123456789abcdef",
-                           "{call_id:016x}")
-                  .c_str());
-  std::printf("FUNCTION_DIRECTORY_PATH = \"%s\"\n", root.FunctionDirectoryPath().c_str());
+  std::printf("%s Paths relative to the instance directory (ipc::IpcRoot); {channel} is decimal,\n", c);
+  std::printf("%s {call_id:016x} 16 lower-case hex digits (Python's str.format syntax).\n", c);
+  Assign(syntax, "FIFO_INPUT_PATH",
+         Quoted(PathTemplate(root.FifoPath(kChannel, FifoEnd::kWorkerInput), "987654321",
+                             "{channel}")));
+  Assign(syntax, "FIFO_OUTPUT_PATH",
+         Quoted(PathTemplate(root.FifoPath(kChannel, FifoEnd::kWorkerOutput), "987654321",
+                             "{channel}")));
+  Assign(syntax, "PAYLOAD_INPUT_PATH",
+         Quoted(PathTemplate(root.PayloadPath(kCallId, PayloadKind::kInput), "0123456789abcdef",
+                             "{call_id:016x}")));
+  Assign(syntax, "PAYLOAD_OUTPUT_PATH",
+         Quoted(PathTemplate(root.PayloadPath(kCallId, PayloadKind::kOutput), "0123456789abcdef",
+                             "{call_id:016x}")));
+  Assign(syntax, "FUNCTION_DIRECTORY_PATH", Quoted(root.FunctionDirectoryPath()));
 }
 
 // One message whose header fields all differ (and differ in every byte that matters), and
@@ -230,11 +262,13 @@ int main(int argc, char** argv) {
   }
   const std::string_view what = argc == 2 ? argv[1] : "";
   if (what == "python") {
-    EmitPython();
+    Emit(kPython, "Python");
+  } else if (what == "js") {
+    Emit(kJavaScript, "JavaScript (Node.js)");
   } else if (what == "sample") {
     EmitSample();
   } else {
-    std::fprintf(stderr, "usage: nightjar_wire_gen python|sample\n");
+    std::fprintf(stderr, "usage: nightjar_wire_gen python|js|sample\n");
     return 2;
   }
   return std::ferror(stdout) ? 1 : 0;

@@ -32,8 +32,8 @@ class Launcher {
   int Run();
 
  private:
-  // A child process: a cpp worker (one channel, no control socket) or a runtime process
-  // (its slots' channels, and the launcher's end of its control socket).
+  // A child process: a cpp worker (one channel, no control pipe) or a runtime process
+  // (its slots' channels, and the write end of its control pipe).
   struct Child {
     std::vector<uint64_t> channels;
     UniqueFd control;
@@ -116,7 +116,7 @@ void Launcher::StartWorker(const Message& msg) {
     Child& child = children_[pid];
     Message start = msg;
     // A runtime process that is dying misses this; its exit reports the slot.
-    (void)::send(child.control.get(), &start, sizeof(start), MSG_NOSIGNAL);
+    (void)::write(child.control.get(), &start, sizeof(start));
     child.channels.push_back(channel);
     return;
   }
@@ -137,13 +137,15 @@ pid_t Launcher::RuntimeWithRoom() {
   for (auto& [pid, child] : children_) {
     if (child.control.valid() && child.channels.size() < options_.slots_per_process) return pid;
   }
+  // A pipe, not a socket: every event loop (asyncio, libuv) reads one, and a write of one
+  // 1024-byte message is atomic (<= PIPE_BUF), so message boundaries survive.
   int pair[2];
-  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {
-    NJ_LOG(kError) << "socketpair for " << options_.function << ": " << std::strerror(errno);
+  if (::pipe2(pair, O_CLOEXEC) != 0) {
+    NJ_LOG(kError) << "control pipe for " << options_.function << ": " << std::strerror(errno);
     return -1;
   }
-  UniqueFd ours(pair[0]);
-  UniqueFd theirs(pair[1]);
+  UniqueFd theirs(pair[0]);
+  UniqueFd ours(pair[1]);
   const pid_t pid =
       Spawn({options_.interpreter, "-m", "nightjar", "--ipc-root", options_.ipc_dir, "--function",
              options_.function, "--handler", options_.handler, "--max-payload",
@@ -164,7 +166,7 @@ void Launcher::StopWorker(uint64_t channel) {
     }
     Message stop = proto::MakeMessage(MessageType::kStopWorker);
     stop.header.reply_channel = channel;
-    (void)::send(child.control.get(), &stop, sizeof(stop), MSG_NOSIGNAL);
+    (void)::write(child.control.get(), &stop, sizeof(stop));
     child.channels.erase(it);
     ReportExited(channel, SIGKILL);
     // An empty runtime process holds memory for nothing; the next slot starts a fresh one.

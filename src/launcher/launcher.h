@@ -8,7 +8,7 @@
 //   * cpp: one `nightjar worker` process per worker, SIGKILLed to stop it;
 //   * python: runtime processes that host up to slots_per_process workers ("slots") each.
 //     A slot goes to a running runtime process with room, else to a new one; the launcher
-//     tells the process over a control socket (SOCK_SEQPACKET, fd 3 in the process) with
+//     tells the process over a control pipe (its read end is fd 3 in the process) with
 //     the same kStartWorker / kStopWorker messages the engine sends here. A stopped slot is
 //     reported exited at once; a runtime process left with no slot is killed; when one dies,
 //     every slot it held is reported exited with its wait status, so the engine fails

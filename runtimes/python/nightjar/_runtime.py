@@ -1,7 +1,7 @@
 """The Python runtime process: many worker slots on one asyncio event loop.
 
-The launcher (src/launcher/launcher.cc) starts this process with a control socket (a
-SOCK_SEQPACKET socket on fd --control-fd) and sends it START_WORKER / STOP_WORKER messages,
+The launcher (src/launcher/launcher.cc) starts this process with a control pipe (its read
+end on fd --control-fd) and sends it START_WORKER / STOP_WORKER messages,
 one per slot. Each slot is a worker as far as the engine can tell: its own FIFO pair, its
 own worker id and call-id counter, one call at a time (the engine's managed concurrency,
 deadlines and crash handling apply per slot unchanged). docs/runtimes.md describes the
@@ -16,7 +16,6 @@ import collections
 import importlib.util
 import inspect
 import os
-import socket
 import sys
 import traceback
 
@@ -269,7 +268,7 @@ class Slot:
 
 
 class Runtime:
-    """One runtime process: the handler, the slots, the control socket, the event loop."""
+    """One runtime process: the handler, the slots, the control pipe, the event loop."""
 
     def __init__(self, args):
         self.root = P.IpcRoot(args.ipc_root)
@@ -279,14 +278,15 @@ class Runtime:
         self.handler, self.init = load_handler(args.handler)
         self.handler_is_async = inspect.iscoroutinefunction(self.handler)
         self.loop = new_event_loop()
-        self.control = socket.socket(fileno=args.control_fd)
-        self.control.setblocking(False)
+        self.control_fd = args.control_fd
+        os.set_blocking(self.control_fd, False)
+        self.control_buffer = b""
         self.slots = {}  # channel -> Slot
         self.caller_fds = {}  # channel -> fd of a caller's input FIFO
         self.exit_code = 0
 
     def run(self):
-        self.loop.add_reader(self.control.fileno(), self.on_control)
+        self.loop.add_reader(self.control_fd, self.on_control)
         try:
             self.loop.run_forever()
         finally:
@@ -295,17 +295,20 @@ class Runtime:
         return self.exit_code
 
     def on_control(self):
-        while True:
-            try:
-                message = self.control.recv(W.MESSAGE_SIZE)
-            except BlockingIOError:
-                return
-            except OSError:
-                message = b""
-            if len(message) != W.MESSAGE_SIZE:
-                self.loop.stop()  # the launcher is gone: so are we
-                return
-            header = P.HEADER.unpack_from(message)
+        try:
+            data = os.read(self.control_fd, 16 * W.MESSAGE_SIZE)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self.loop.stop()  # the launcher is gone: so are we
+            return
+        data = self.control_buffer + data
+        end = len(data) - len(data) % W.MESSAGE_SIZE
+        self.control_buffer = data[end:]
+        for offset in range(0, end, W.MESSAGE_SIZE):
+            header = P.HEADER.unpack_from(data, offset)
             channel = header[P.H_REPLY_CHANNEL]
             if header[P.H_TYPE] == W.MSG_START_WORKER:
                 self.loop.create_task(self.start_slot(channel, header[P.H_WORKER_ID]))
