@@ -114,22 +114,27 @@ std::string PathTemplate(const std::string& path, const std::string& sentinel,
 // How a language writes the few kinds of definitions the protocol needs. Python and
 // JavaScript (CommonJS) today; a language is one more Syntax.
 struct Syntax {
-  const char* comment;        // line comment prefix
-  const char* assign;         // printf format of "name = value" with %s, %s
-  const char* fields_open;    // the header field table: opener,
-  const char* field_row;      //   one row: name, offset, size, signed (%s %zu %zu %s),
-  const char* fields_close;   //   closer
-  const char* names_open;     // status value -> name table: opener,
-  const char* names_row;      //   one row: value, name (%u, %s),
-  const char* names_close;    //   closer
+  const char* comment;       // line comment prefix
+  const char* assign;        // printf format of "name = value" with %s, %s
+  const char* fields_open;   // the header field table: opener,
+  const char* field_row;     //   one row: name, offset, size, signed (%s %zu %zu %s),
+  const char* fields_close;  //   closer
+  const char* names_open;    // status value -> name table: opener,
+  const char* names_row;     //   one row: value, name (%u, %s),
+  const char* names_close;   //   closer
 };
 
 constexpr Syntax kPython = {
-    "#", "%s = %s\n", "HEADER_FIELDS = (\n", "    (\"%s\", %zu, %zu),\n", ")\n",
-    "STATUS_NAMES = {\n", "    %u: \"%s\",\n", "}\n"};
-constexpr Syntax kJavaScript = {
-    "//", "exports.%s = %s;\n", "exports.HEADER_FIELDS = [\n", "  [\"%s\", %zu, %zu, %s],\n", "];\n",
-    "exports.STATUS_NAMES = {\n", "  %u: \"%s\",\n", "};\n"};
+    "#",   "%s = %s\n",          "HEADER_FIELDS = (\n", "    (\"%s\", %zu, %zu),\n",
+    ")\n", "STATUS_NAMES = {\n", "    %u: \"%s\",\n",   "}\n"};
+constexpr Syntax kJavaScript = {"//",
+                                "exports.%s = %s;\n",
+                                "exports.HEADER_FIELDS = [\n",
+                                "  [\"%s\", %zu, %zu, %s],\n",
+                                "];\n",
+                                "exports.STATUS_NAMES = {\n",
+                                "  %u: \"%s\",\n",
+                                "};\n"};
 
 void Assign(const Syntax& syntax, const std::string& name, const std::string& value) {
   std::printf(syntax.assign, name.c_str(), value.c_str());
@@ -140,14 +145,17 @@ std::string Quoted(const std::string& s) { return "\"" + s + "\""; }
 void Emit(const Syntax& syntax, const char* language) {
   const char* c = syntax.comment;
   std::printf("%s The worker protocol as %s sees it. GENERATED at build time by\n", c, language);
-  std::printf("%s runtimes/wire_gen.cc from src/proto/message.h and src/ipc/ipc_root.h: do not edit.\n", c);
-  std::printf("%s docs/protocol.md explains every field; docs/runtimes.md how runtimes use them.\n\n", c);
+  std::printf(
+      "%s runtimes/wire_gen.cc from src/proto/message.h and src/ipc/ipc_root.h: do not edit.\n", c);
+  std::printf(
+      "%s docs/protocol.md explains every field; docs/runtimes.md how runtimes use them.\n\n", c);
   Assign(syntax, "MESSAGE_SIZE", std::to_string(nightjar::proto::kMessageSize));
   Assign(syntax, "HEADER_SIZE", std::to_string(nightjar::proto::kHeaderSize));
   Assign(syntax, "INLINE_PAYLOAD_SIZE", std::to_string(nightjar::proto::kInlinePayloadSize));
   Assign(syntax, "PROTOCOL_VERSION", std::to_string(nightjar::proto::kProtocolVersion));
 
-  std::printf("\n%s Each header field, in offset order: name, offset, size in bytes (and, for\n", c);
+  std::printf("\n%s Each header field, in offset order: name, offset, size in bytes (and, for\n",
+              c);
   std::printf("%s languages without a struct format, whether it is signed); little-endian.\n", c);
   std::printf("%s", syntax.fields_open);
   std::string format = "<";
@@ -185,8 +193,7 @@ void Emit(const Syntax& syntax, const char* language) {
   Assign(syntax, "CALL_ID_CLIENT_SHIFT", std::to_string(CallId::kCounterBits));
   Assign(syntax, "CALL_ID_MAX_FUNCTION", std::to_string(CallId::kMaxFunctionId));
   Assign(syntax, "CALL_ID_MAX_CLIENT", std::to_string(CallId::kMaxClientId));
-  Assign(syntax, "CALL_ID_COUNTER_MASK",
-         std::to_string((uint64_t{1} << CallId::kCounterBits) - 1));
+  Assign(syntax, "CALL_ID_COUNTER_MASK", std::to_string((uint64_t{1} << CallId::kCounterBits) - 1));
   std::printf("\n");
 
   // Paths inside an instance directory, relative to it, as templates in Python's
@@ -196,7 +203,8 @@ void Emit(const Syntax& syntax, const char* language) {
   using nightjar::ipc::PayloadKind;
   constexpr uint64_t kChannel = 987654321;
   constexpr uint64_t kCallId = 0x0123456789abcdefull;
-  std::printf("%s Paths relative to the instance directory (ipc::IpcRoot); {channel} is decimal,\n", c);
+  std::printf("%s Paths relative to the instance directory (ipc::IpcRoot); {channel} is decimal,\n",
+              c);
   std::printf("%s {call_id:016x} 16 lower-case hex digits (Python's str.format syntax).\n", c);
   Assign(syntax, "FIFO_INPUT_PATH",
          Quoted(PathTemplate(root.FifoPath(kChannel, FifoEnd::kWorkerInput), "987654321",
@@ -214,7 +222,8 @@ void Emit(const Syntax& syntax, const char* language) {
 }
 
 // One message whose header fields all differ (and differ in every byte that matters), and
-// whose payload is the first payload_size bytes of a pattern, as JSON.
+// whose payload is the first payload_size bytes of a pattern, as JSON: {"fields": {name:
+// "decimal value"}, "hex": "<the 1024 bytes>"}.
 void EmitSample() {
   Message m = nightjar::proto::MakeMessage(MessageType::kComplete);
   auto* raw = reinterpret_cast<unsigned char*>(&m.header);
@@ -235,7 +244,8 @@ void EmitSample() {
     std::memcpy(&u, raw + f.offset, f.size);
     std::string value = std::to_string(u);
     if (f.is_signed && f.size == 8) value = std::to_string(static_cast<int64_t>(u));
-    std::printf("%s\"%s\": %s", i ? ", " : "", f.name, value.c_str());
+    // As strings: JSON numbers lose 64-bit precision in JavaScript.
+    std::printf("%s\"%s\": \"%s\"", i ? ", " : "", f.name, value.c_str());
   }
   std::printf("}, \"hex\": \"");
   const auto* bytes = reinterpret_cast<const unsigned char*>(&m);

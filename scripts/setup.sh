@@ -12,6 +12,8 @@ PACKAGES=(
   python3 python3-pytest curl procps
   # the Python runtime's event loop when present (docs/runtimes.md; the standard library's otherwise)
   python3-uvloop
+  # the Node.js runtime (runtime: node)
+  nodejs
   # benchmark harness (make bench): gRPC floor, plots, profiling
   make libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc gnuplot-nox
   linux-perf valgrind

@@ -99,7 +99,7 @@ int main(int argc, char** argv) {
     if (n <= 0) return 2;
     lo.worker_exe.assign(self, static_cast<size_t>(n));
     // Runtimes live beside the binary, as the build lays them out (runtimes/CMakeLists.txt).
-    lo.python_path = std::filesystem::path(lo.worker_exe).parent_path() / "runtimes/python";
+    lo.runtimes_dir = std::filesystem::path(lo.worker_exe).parent_path() / "runtimes";
     return nightjar::launcher::RunLauncher(lo);
   }
   if (w_cmd->parsed()) {

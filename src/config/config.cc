@@ -350,12 +350,12 @@ bool IsValidFunctionName(const std::string& name) {
   return true;
 }
 
-// A Python identifier, ASCII only: [A-Za-z_][A-Za-z0-9_]*.
-bool IsPythonIdentifier(const std::string& s) {
+// An ASCII identifier: [A-Za-z_][A-Za-z0-9_]* (Python's), plus '$' for JavaScript's.
+bool IsIdentifier(const std::string& s, bool dollar) {
   if (s.empty() || (s[0] >= '0' && s[0] <= '9')) return false;
   for (char c : s) {
-    const bool ok =
-        (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '_' || (dollar && c == '$');
     if (!ok) return false;
   }
   return true;
@@ -462,23 +462,28 @@ FunctionConfig ParseFunction(const YAML::Node& node, const std::string& path,
          "invalid function name " + Quote(f.name) + "; expected 1 to 64 of [A-Za-z0-9_.-]",
          name_node);
   }
-  if (f.runtime != "cpp" && f.runtime != "python") {
+  if (f.runtime != "cpp" && f.runtime != "python" && f.runtime != "node") {
     Fail(path + ".runtime",
-         "unsupported runtime " + Quote(f.runtime) + "; expected \"cpp\" or \"python\"",
+         "unsupported runtime " + Quote(f.runtime) + "; expected \"cpp\", \"python\" or \"node\"",
          runtime_node);
   }
   const bool python = f.runtime == "python";
-  if (!python && seen.count("interpreter")) {
-    Fail(path + ".interpreter", "only runtime \"python\" takes an interpreter", interpreter_node);
+  const bool hosted = f.runtime != "cpp";  // a language runtime process hosts the workers
+  if (!hosted && seen.count("interpreter")) {
+    Fail(path + ".interpreter", "only runtimes \"python\" and \"node\" take an interpreter",
+         interpreter_node);
   }
-  if (!python && seen.count("slots_per_process") && f.slots_per_process != 1) {
+  if (!hosted && seen.count("slots_per_process") && f.slots_per_process != 1) {
     Fail(path + ".slots_per_process",
-         "runtime \"cpp\" runs one worker per process; only runtime \"python\" hosts several",
+         "runtime \"cpp\" runs one worker per process; only runtimes \"python\" and \"node\" "
+         "host several",
          slots_node);
   }
-  if (python) {
-    if (!seen.count("slots_per_process")) f.slots_per_process = kDefaultPythonSlots;
-    if (!seen.count("interpreter")) f.interpreter = kDefaultPythonInterpreter;
+  if (hosted) {
+    if (!seen.count("slots_per_process")) f.slots_per_process = kDefaultRuntimeSlots;
+    if (!seen.count("interpreter")) {
+      f.interpreter = python ? kDefaultPythonInterpreter : kDefaultNodeInterpreter;
+    }
     if (::access(f.interpreter.c_str(), X_OK) != 0) {
       Fail(path + ".interpreter",
            "interpreter " + Quote(f.interpreter) + " is not an executable file (" +
@@ -516,21 +521,39 @@ FunctionConfig ParseFunction(const YAML::Node& node, const std::string& path,
   if (f.handler.empty()) {
     Fail(path + ".handler", "required for runtime \"" + f.runtime + "\"", node);
   }
+  // The handler's file resolves against the config's directory; a runtime may name a
+  // function in it after a separator.
+  std::string file = f.handler;
+  std::string suffix;
   if (python) {
-    // "path/file.py:function": the file resolves like any handler, the name must be one.
+    // "path/file.py:function"
     const size_t colon = f.handler.rfind(':');
     const std::string name = colon == std::string::npos ? "" : f.handler.substr(colon + 1);
-    if (colon == std::string::npos || colon == 0 || !IsPythonIdentifier(name)) {
+    if (colon == std::string::npos || colon == 0 || !IsIdentifier(name, false)) {
       Fail(path + ".handler",
            "expected \"path/to/file.py:function\" for runtime \"python\", got " + Quote(f.handler),
            handler_node);
     }
-    f.handler =
-        ResolveHandler(f.handler.substr(0, colon), base_dir, path + ".handler", handler_node) +
-        ":" + name;
-    return f;
+    file = f.handler.substr(0, colon);
+    suffix = ":" + name;
+  } else if (f.runtime == "node") {
+    // "path/file.js" or "path/file.js#export"
+    const size_t hash = f.handler.rfind('#');
+    if (hash != std::string::npos) {
+      const std::string name = f.handler.substr(hash + 1);
+      if (hash == 0 || !IsIdentifier(name, true)) {
+        Fail(path + ".handler",
+             "expected \"path/to/file.js\" or \"path/to/file.js#export\" for runtime \"node\", "
+             "got " +
+                 Quote(f.handler),
+             handler_node);
+      }
+      file = f.handler.substr(0, hash);
+      suffix = "#" + name;
+    }
   }
-  f.handler = ResolveHandler(f.handler, base_dir, path + ".handler", handler_node);
+  f.handler_file = ResolveHandler(file, base_dir, path + ".handler", handler_node);
+  f.handler = f.handler_file + suffix;
   return f;
 }
 

@@ -241,7 +241,7 @@ functions:
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->functions[0].handler, (dir_ / "py" / "hello.py").string() + ":handle");
   EXPECT_EQ(r->functions[0].interpreter, kDefaultPythonInterpreter);
-  EXPECT_EQ(r->functions[0].slots_per_process, kDefaultPythonSlots);
+  EXPECT_EQ(r->functions[0].slots_per_process, kDefaultRuntimeSlots);
   EXPECT_EQ(r->functions[1].handler, (dir_ / "py" / "hello.py").string() + ":other_name_2");
   EXPECT_EQ(r->functions[1].interpreter, "/bin/sh");
   EXPECT_EQ(r->functions[1].slots_per_process, 16u);
@@ -534,13 +534,13 @@ INSTANTIATE_TEST_SUITE_P(
         Rejection{"NullName", "functions:\n  - {name: ~, handler: echo.so}\n",
                   "functions[0].name: expected a string, got null"},
         Rejection{"RuntimeUnknown", WithFunction("    runtime: ruby\n"),
-                  "functions[0].runtime: unsupported runtime \"ruby\"; expected \"cpp\" or "
-                  "\"python\""},
+                  "functions[0].runtime: unsupported runtime \"ruby\"; expected \"cpp\", "
+                  "\"python\" or \"node\""},
         Rejection{"PythonHandlerWithoutFunction", WithFunction("    runtime: python\n"),
                   "functions[0].handler: expected \"path/to/file.py:function\" for runtime "
                   "\"python\""},
         Rejection{"CppWithInterpreter", WithFunction("    interpreter: /usr/bin/python3\n"),
-                  "functions[0].interpreter: only runtime \"python\" takes an interpreter"},
+                  "functions[0].interpreter: only runtimes \"python\" and \"node\" take an interpreter"},
         Rejection{"CppWithSlots", WithFunction("    slots_per_process: 2\n"),
                   "functions[0].slots_per_process: runtime \"cpp\" runs one worker per process"},
         Rejection{"SlotsZero", WithFunction("    slots_per_process: 0\n"),

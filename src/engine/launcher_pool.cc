@@ -165,10 +165,8 @@ Status LauncherPool::SpawnContainer(uint32_t function_id, std::vector<std::strin
   spec.args = std::move(args);
   spec.hostname = "nightjar-" + f.name;
   std::replace(spec.hostname.begin(), spec.hostname.end(), '_', '-');
-  const std::string handler_file =
-      f.runtime == "python" ? f.handler.substr(0, f.handler.rfind(':')) : f.handler;
   spec.read_only_dirs = {fs::path(self_exe_).parent_path().string(),
-                         fs::path(handler_file).parent_path().string()};
+                         fs::path(f.handler_file).parent_path().string()};
   spec.read_write_dir = root_.dir();
   spec.cgroups_path = "/nightjar/" + spec.id;
   spec.limits = {f.limits.cpus, f.limits.memory_mb, f.limits.pids};

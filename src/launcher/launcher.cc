@@ -146,11 +146,16 @@ pid_t Launcher::RuntimeWithRoom() {
   }
   UniqueFd theirs(pair[0]);
   UniqueFd ours(pair[1]);
-  const pid_t pid =
-      Spawn({options_.interpreter, "-m", "nightjar", "--ipc-root", options_.ipc_dir, "--function",
-             options_.function, "--handler", options_.handler, "--max-payload",
-             std::to_string(options_.max_payload), "--control-fd", "3"},
-            options_.interpreter, theirs.get());
+  std::vector<std::string> args = {options_.interpreter};
+  if (options_.runtime == "python") {
+    args.insert(args.end(), {"-m", "nightjar"});
+  } else {
+    args.push_back(options_.runtimes_dir + "/node/nightjar/main.js");
+  }
+  args.insert(args.end(), {"--ipc-root", options_.ipc_dir, "--function", options_.function,
+                           "--handler", options_.handler, "--max-payload",
+                           std::to_string(options_.max_payload), "--control-fd", "3"});
+  const pid_t pid = Spawn(std::move(args), options_.interpreter, theirs.get());
   if (pid < 0) return -1;
   children_[pid].control = std::move(ours);
   return pid;
@@ -179,10 +184,11 @@ pid_t Launcher::Spawn(std::vector<std::string> args, const std::string& exe, int
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
-  // The runtime finds its package first on the path, ahead of anything the user set.
-  std::string python_path = options_.python_path;
-  if (const char* user = std::getenv("PYTHONPATH"); user != nullptr && *user != '\0') {
-    python_path += std::string(":") + user;
+  // The runtime finds its package first on its language's path, ahead of the user's.
+  const char* path_var = options_.runtime == "python" ? "PYTHONPATH" : "NODE_PATH";
+  std::string search_path = options_.runtimes_dir + "/" + options_.runtime;
+  if (const char* user = std::getenv(path_var); user != nullptr && *user != '\0') {
+    search_path += std::string(":") + user;
   }
   pid_t self = ::getpid();
   pid_t pid = ::fork();
@@ -199,7 +205,7 @@ pid_t Launcher::Spawn(std::vector<std::string> args, const std::string& exe, int
     if (control >= 0) {
       // dup2 leaves the new fd without close-on-exec; if it already is fd 3, clear it.
       if (control == 3 ? ::fcntl(3, F_SETFD, 0) != 0 : ::dup2(control, 3) != 3) ::_exit(127);
-      ::setenv("PYTHONPATH", python_path.c_str(), 1);
+      ::setenv(path_var, search_path.c_str(), 1);
     }
     ::execv(exe.c_str(), argv.data());
     ::_exit(127);

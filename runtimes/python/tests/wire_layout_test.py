@@ -29,6 +29,7 @@ def main(generator, runtime_dir):
 
     sample = json.loads(subprocess.run([generator, "sample"], check=True, capture_output=True,
                                        text=True).stdout)
+    sample["fields"] = {name: int(value) for name, value in sample["fields"].items()}
     raw = bytes.fromhex(sample["hex"])
     if len(raw) != W.MESSAGE_SIZE:
         failures.append(f"C++ message is {len(raw)} bytes, Python expects {W.MESSAGE_SIZE}")
