@@ -145,10 +145,22 @@ def python_function(name: str, handler: str, **options) -> dict:
     return entry
 
 
+def node_function(name: str, handler: str, **options) -> dict:
+    """One `functions:` entry for runtime node. handler is "file.js[#export]", the file in
+    tests/functions/node, or in examples/node when it starts with "examples/"."""
+    path, _, export = handler.partition("#")
+    base = REPO_ROOT if path.startswith("examples/") else REPO_ROOT / "tests" / "functions" / "node"
+    entry = {"name": name, "runtime": "node",
+             "handler": str((base / path).resolve()) + (f"#{export}" if export else "")}
+    entry.update(options)
+    return entry
+
+
 def runtime_pids(ipc_root: Path) -> list:
-    """Python runtime processes of a deployment (`python3 -m nightjar --ipc-root ...`)."""
+    """Language runtime processes of a deployment (`python3 -m nightjar --ipc-root ...`,
+    `node .../nightjar/main.js --ipc-root ...`)."""
     return sorted(p.pid for p in processes_mentioning(str(ipc_root))
-                  if " -m nightjar " in p.cmdline)
+                  if " -m nightjar " in p.cmdline or "nightjar/main.js " in p.cmdline)
 
 
 def all_example_functions(**overrides: dict) -> list:
