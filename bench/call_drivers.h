@@ -1,5 +1,5 @@
 // Measurement loops shared by the call scenarios (internal_calls.cc, external_calls.cc,
-// python_calls.cc): driving the bench functions (examples/cpp/bench_*.cc and their Python
+// runtime_calls.cc): driving the bench functions (examples/cpp/bench_*.cc and their Python
 // twin examples/python/bench_caller.py) and timing sequential HTTP calls, so that every
 // language and direction is measured the same way.
 // Thread rule: the harness's thread (scenarios run one after another).

@@ -11,10 +11,11 @@ namespace {
 // worker to start: nop serves up to 16 outstanding calls (bench_rate windows), bench_chain
 // holds one worker per level of a depth-4 chain plus one spare. The Python nop keeps all
 // its slots in one runtime process (max_workers == slots_per_process), so its maximum rate
-// is one process's (bench/python_calls.cc).
+// is one process's (bench/runtime_calls.cc); so does the Node.js nop.
 DeploymentSpec StandardSpec(const BenchOptions& o) {
   auto lib = [&](const std::string& name) { return o.examples_dir + "/lib" + name + ".so"; };
   auto py = [&](const std::string& handler) { return o.python_examples_dir + "/" + handler; };
+  auto js = [&](const std::string& handler) { return o.node_examples_dir + "/" + handler; };
   DeploymentSpec spec;
   spec.name = "standard";
   spec.io_threads = 1;
@@ -37,6 +38,18 @@ DeploymentSpec StandardSpec(const BenchOptions& o) {
        .max_workers = 2,
        .timeout_ms = kLong,
        .runtime = "python"},
+      {.name = "node-nop",
+       .handler = js("nop.js"),
+       .min_workers = 8,
+       .max_workers = 8,
+       .runtime = "node",
+       .slots_per_process = 8},
+      {.name = "node-bench_caller",
+       .handler = js("bench_caller.js"),
+       .min_workers = 1,
+       .max_workers = 2,
+       .timeout_ms = kLong,
+       .runtime = "node"},
   };
   return spec;
 }

@@ -151,3 +151,23 @@ def test_config_errors_name_the_key(tmp_path):
     with nj.nightjar_up(tmp_path / "up", functions=[nj.node_function("f", "probe.js#nothing")]) as d:
         r = call(d, "f", b"x", timeout_s=30)
         assert r.status == 503, r.summary()
+
+
+def test_bench_functions_time_each_call_both_ways(tmp_path):
+    """examples/node/bench_caller.js and nop.js, as the benchmark harness deploys them."""
+    import array
+    fns = [nj.node_function("node-bench_caller", "examples/node/bench_caller.js"),
+           nj.node_function("node-nop", "examples/node/nop.js", min_workers=2, max_workers=2,
+                            slots_per_process=2),
+           nj.function("nop"), nj.function("bench_caller")]
+    with nj.nightjar_up(tmp_path, functions=fns) as d:
+        expect(call(d, "node-nop", b"anything"), 200, b"", d)
+        for caller, callee in (("node-bench_caller", "nop"), ("node-bench_caller", "node-nop"),
+                               ("bench_caller", "node-nop")):
+            r = expect(call(d, caller, f"callee={callee} n=50 bytes=100".encode()), 200, None, d)
+            samples = array.array("I", r.body)
+            assert len(samples) == 50 and all(0 < s < 10**9 for s in samples), (caller, callee)
+        r = call(d, "node-bench_caller", b"callee=no-such-function n=3")
+        assert r.status == 502 and b"round 0 failed: not found" in r.body, r.summary()
+        r = call(d, "node-bench_caller", b"n=3")
+        assert r.status == 502 and b"Error: bench_caller: input must be" in r.body, r.summary()
