@@ -90,7 +90,8 @@ def test_process_exit_mid_call_is_502_then_replaced(tmp_path):
         for round_ in range(3):
             r = call(d, "node-exit", b"exit")
             assert r.status == 502 and r.body, f"round {round_}: {r.summary()}"
-            after = call_until(d, "node-exit", b"hi", 200, tolerate={503}, timeout_s=15)
+            after = call(d, "node-exit", b"hi")  # the next call succeeds
+            assert after.status == 200, f"round {round_}: {after.summary()}"
             assert after.body.startswith(b"alive:") and after.body != before.body, after.summary()
 
 

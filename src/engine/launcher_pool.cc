@@ -25,6 +25,9 @@ namespace nightjar::engine {
 using proto::Message;
 using proto::MessageType;
 
+// A launcher that died is restarted after this, doubling (to engine.max_crash_backoff_ms)
+// while the restart itself fails.
+constexpr int64_t kFirstRestartDelayMs = 100;
 // How long start-up waits for a containerized launcher to connect.
 constexpr int64_t kContainerStartTimeoutMs = 20'000;
 
@@ -154,7 +157,9 @@ Status LauncherPool::SpawnContainer(uint32_t function_id, std::vector<std::strin
   // The instance directory's name starts with the engine's pid (Runc::SweepStale).
   spec.id = "nightjar-" + fs::path(root_.dir()).filename().string() + "-" +
             std::to_string(function_id) + "-" + std::to_string(generation);
-  spec.dir = root_.dir() + "/containers/" + spec.id;
+  // Bundles live beside the instance directory, never inside it: the instance directory is
+  // writable from every container, and the engine (root) writes the bundles.
+  spec.dir = root_.dir() + ".containers/" + spec.id;
   spec.rootfs = f.rootfs;
   args[0] = self_exe_;
   // Inside its own pid namespace the launcher's parent is not the engine: it notices the
@@ -282,14 +287,31 @@ void LauncherPool::OnConnectionClosed(Connection* c) {
   NJ_LOG(kWarning) << "launcher for " << config_.functions[fid - 1].name
                    << " exited; restarting it";
   if (pid > 0) ::waitpid(pid, nullptr, WNOHANG);
-  loop_->RunAfterMs(100, [this, fid] {
+  Restart(fid, kFirstRestartDelayMs);
+}
+
+void LauncherPool::Restart(uint32_t fid, int64_t delay_ms) {
+  loop_->RunAfterMs(delay_ms, [this, fid, delay_ms] {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (stopping_) return;
     }
     DeleteContainer(fid);  // a container whose launcher is gone is of no further use
     Status st = Spawn(fid);
-    if (!st.ok()) NJ_LOG(kError) << st.message();
+    if (st.ok()) return;
+    const int64_t next = std::min(delay_ms * 2, config_.engine.max_crash_backoff_ms);
+    NJ_LOG(kError) << st.message() << "; trying again in " << next << " ms";
+    // The workers asked for meanwhile cannot start: fail them now, so that the engine backs
+    // off and answers the function's calls 503 rather than letting them wait.
+    std::vector<Message> queued;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      queued.swap(slots_[fid].queued);
+    }
+    for (const Message& m : queued) {
+      if (m.type() == MessageType::kStartWorker) engine_->OnWorkerGone(m.header.reply_channel);
+    }
+    Restart(fid, next);
   });
 }
 
@@ -300,7 +322,17 @@ void LauncherPool::SendOrQueue(uint32_t function_id, Message msg) {
     if (stopping_) return;
     conn = slots_[function_id].conn;
     if (!conn) {
-      slots_[function_id].queued.push_back(msg);
+      auto& queued = slots_[function_id].queued;
+      if (msg.type() == MessageType::kStopWorker) {
+        // No launcher, so no such worker yet: forget its start request instead.
+        const uint64_t channel = msg.header.reply_channel;
+        queued.erase(std::remove_if(
+                         queued.begin(), queued.end(),
+                         [channel](const Message& m) { return m.header.reply_channel == channel; }),
+                     queued.end());
+        return;
+      }
+      queued.push_back(msg);
       return;
     }
   }
@@ -340,7 +372,11 @@ void LauncherPool::Stop() {
   });
   // Containers: deleting kills what is left and removes the cgroups and runc's state.
   for (uint32_t fid = 1; fid < slots_.size(); ++fid) DeleteContainer(fid);
-  if (runc_) container::RemoveCgroupParent("/nightjar", cgroups_);
+  if (runc_) {
+    container::RemoveCgroupParent("/nightjar", cgroups_);
+    std::error_code ec;
+    std::filesystem::remove_all(root_.dir() + ".containers", ec);
+  }
   // Launchers see EOF, kill their workers and exit; give them a moment, then insist.
   int64_t deadline = MonotonicNowNs() + 5'000'000'000;
   for (pid_t pid : pids) {

@@ -74,6 +74,9 @@ class LauncherPool final : public io::Watcher {
   void DeleteContainer(uint32_t function_id);
   void OnHello(const std::shared_ptr<Connection>& c, const proto::Message& msg);
   void OnConnectionClosed(Connection* c);
+  // Starts the function's launcher again after delay_ms (on the loop); when that fails,
+  // fails the start requests waiting for it and tries again, backing off.
+  void Restart(uint32_t function_id, int64_t delay_ms);
   void SendOrQueue(uint32_t function_id, proto::Message msg);
 
   Engine* engine_;

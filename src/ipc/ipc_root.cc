@@ -20,16 +20,19 @@ int IpcRoot::SweepStale(const std::string& base) {
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(base, ec)) {
     const std::string name = entry.path().filename().string();
+    // "<pid>-<8 hex>" (an instance) or "<pid>-<8 hex>.containers" (its container bundles).
     unsigned pid = 0;
     char hex[9] = {};
     int consumed = 0;
     if (std::sscanf(name.c_str(), "%u-%8[0-9a-f]%n", &pid, hex, &consumed) != 2 ||
-        static_cast<size_t>(consumed) != name.size() || std::strlen(hex) != 8 || pid == 0) {
-      continue;  // not an instance directory
+        std::strlen(hex) != 8 || pid == 0) {
+      continue;
     }
+    const std::string rest = name.substr(static_cast<size_t>(consumed));
+    if (!rest.empty() && rest != ".containers") continue;                     // not ours
     if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;  // its engine lives
     IpcRoot(entry.path().string()).RemoveAll();
-    ++removed;
+    if (rest.empty()) ++removed;
   }
   return removed;
 }

@@ -28,8 +28,9 @@ class IpcRoot {
   // Creates a fresh, uniquely named instance directory under `base` (created if missing).
   // Fails if the directories cannot be made (errno in the message).
   static Result<IpcRoot> Create(const std::string& base);
-  // Removes the instance directories under `base` ("<pid>-<8 hex digits>") whose engine
-  // process no longer exists: what an engine killed with SIGKILL left. Returns how many.
+  // Removes the instance directories under `base` ("<pid>-<8 hex digits>", and their
+  // "<...>.containers" bundle directories) whose engine process no longer exists: what an
+  // engine killed with SIGKILL left. Returns how many instance directories went.
   // Best effort; never fails.
   static int SweepStale(const std::string& base);
   // Refers to an existing instance directory (workers, launchers). Never fails.

@@ -13,6 +13,9 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <iterator>
+#include <sstream>
 #include <unordered_map>
 #include <vector>
 
@@ -108,6 +111,10 @@ int Launcher::Run() {
 void Launcher::StartWorker(const Message& msg) {
   const uint64_t channel = msg.header.reply_channel;
   if (hosts_slots()) {
+    // A runtime process that just died (the engine saw its FIFOs close and asks for a
+    // replacement) may not be reaped yet: reap first, or the new slot would go to it and
+    // count as a worker that failed to start.
+    ReapChildren();
     const pid_t pid = RuntimeWithRoom();
     if (pid < 0) {
       ReportExited(channel, 127 << 8);
@@ -133,9 +140,30 @@ void Launcher::StartWorker(const Message& msg) {
   children_[pid].channels.push_back(channel);
 }
 
+// Whether the process has begun to exit (PF_EXITING in /proc/<pid>/stat's flags, set before
+// the kernel closes its files) or is gone. A runtime process whose FIFOs the engine saw close
+// is exiting even before it can be reaped.
+bool Exiting(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t paren = stat.rfind(')');
+  if (paren == std::string::npos) return true;
+  std::istringstream fields(stat.substr(paren + 1));
+  std::string state, skip;
+  unsigned long flags = 0;
+  fields >> state >> skip >> skip >> skip >> skip >> skip >> flags;  // fields 3, 4..8, 9
+  constexpr unsigned long kPfExiting = 0x4;
+  return !fields || state == "Z" || state == "X" || (flags & kPfExiting) != 0;
+}
+
 pid_t Launcher::RuntimeWithRoom() {
   for (auto& [pid, child] : children_) {
-    if (child.control.valid() && child.channels.size() < options_.slots_per_process) return pid;
+    if (!child.control.valid() || child.channels.size() >= options_.slots_per_process) continue;
+    if (Exiting(pid)) {
+      child.control.Reset();  // never again; its exit reports the slots it holds
+      continue;
+    }
+    return pid;
   }
   // A pipe, not a socket: every event loop (asyncio, libuv) reads one, and a write of one
   // 1024-byte message is atomic (<= PIPE_BUF), so message boundaries survive.

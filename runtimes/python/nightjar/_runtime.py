@@ -332,26 +332,32 @@ class Runtime:
             self.loop.stop()
 
     def outcome(self, handler, ctx, data):
-        """Runs a plain handler: (status, body)."""
+        """Runs a plain handler: (status, body). Whatever it raises is the call's failure,
+        BaseExceptions (SystemExit, a CancelledError of its own) included: a slot must never
+        be left without its COMPLETE."""
         try:
             return W.STATUS_OK, to_bytes(handler(ctx, data))
         except InvokeError as e:
             return W.STATUS_FUNCTION_ERROR, e.message.encode()
-        except Exception as e:
+        except BaseException as e:  # noqa: B036 - see the docstring
             return W.STATUS_FUNCTION_ERROR, describe(e)
 
     async def outcome_async(self, ctx, data, call):
-        """Runs an async handler: (status, body)."""
+        """Runs an async handler: (status, body), as outcome(). Only the runtime's own
+        cancellations are not the handler's failure: its deadline (a timeout) and the slot
+        being stopped (re-raised: nobody is waiting for that call any more)."""
         try:
             return W.STATUS_OK, to_bytes(await self.handler(ctx, data))
-        except asyncio.CancelledError:
+        except asyncio.CancelledError as e:
             if call.timed_out:
                 return W.STATUS_TIMEOUT, b"deadline exceeded"
-            raise
+            if ctx._slot.closed:
+                raise
+            return W.STATUS_FUNCTION_ERROR, describe(e)
         except InvokeError as e:
             # A callee's failure passes on as this function's own, with its message.
             return W.STATUS_FUNCTION_ERROR, e.message.encode()
-        except Exception as e:
+        except BaseException as e:  # noqa: B036 - see outcome()
             return W.STATUS_FUNCTION_ERROR, describe(e)
 
     def send_to_caller(self, channel, message):

@@ -24,6 +24,25 @@ def fail(ctx, data):
     raise ValueError("bad input: " + data.decode())
 
 
+class Custom(BaseException):
+    pass
+
+
+def base_exception(ctx, data):
+    """Raises what Exception does not cover: "exit" SystemExit(3), "cancel" CancelledError,
+    anything else a custom BaseException."""
+    if data == b"exit":
+        raise SystemExit(3)
+    if data == b"cancel":
+        raise asyncio.CancelledError()
+    raise Custom("not an Exception")
+
+
+async def async_base_exception(ctx, data):
+    await asyncio.sleep(0)
+    base_exception(ctx, data)
+
+
 def wrong_type(ctx, data):
     return 42
 
