@@ -100,6 +100,43 @@ def test_no_network_to_the_host_and_a_read_only_root(tmp_path):
         listener.close()
 
 
+def test_seccomp_refuses_new_namespaces_by_unshare_and_by_clone(tmp_path):
+    fns = [container(nj.python_function("ns", "probe.py:new_namespaces")),
+           nj.python_function("host-ns", "probe.py:new_namespaces")]
+    with nj.nightjar_up(tmp_path, functions=fns) as d:
+        # Outside a container (root) both work: the probe can tell.
+        expect(call(d, "host-ns", b""), 200, b"unshare:0 clone:0", d)
+        expect(call(d, "ns", b""), 200, b"unshare:1 clone:1", d)  # EPERM, both ways
+
+
+def test_a_container_that_cannot_restart_fails_calls_fast_then_recovers(tmp_path):
+    # A runc that refuses `run` while a file exists: the function's launcher is killed, its
+    # restart fails, calls get 503 (not a wait until their deadline), and once runc works
+    # again the engine's retries bring the function back.
+    fail = tmp_path / "FAIL"
+    wrapper = tmp_path / "runc"
+    wrapper.write_text(f"""#!/bin/sh
+for a in "$@"; do
+  if [ "$a" = run ] && [ -e {fail} ]; then echo 'simulated failure' >&2; exit 1; fi
+done
+exec {RUNC} "$@"
+""")
+    wrapper.chmod(0o755)
+    fns = [container(nj.function("echo", timeout_ms=20000))]
+    with nj.nightjar_up(tmp_path, functions=fns,
+                        engine={"runc": str(wrapper), "max_crash_backoff_ms": 400}) as d:
+        expect(call(d, "echo", b"a"), 200, b"a", d)
+        launchers = [p for p in nj.processes_mentioning(str(d.ipc_root))
+                     if " launcher " in p.cmdline]
+        assert len(launchers) == 1, launchers
+        fail.write_text("")
+        os.kill(launchers[0].pid, signal.SIGKILL)
+        r = call_until(d, "echo", b"b", 503, tolerate={200, 502}, timeout_s=15)
+        assert b"crashing" in r.body or b"start" in r.body, r.summary()
+        fail.unlink()
+        call_until(d, "echo", b"c", 200, tolerate={503, 502}, timeout_s=20)
+
+
 def test_calls_between_containers_and_processes_both_ways(tmp_path):
     fns = [container(nj.function("relay", max_workers=4)),
            nj.function("plain-relay", lib="relay", max_workers=4),

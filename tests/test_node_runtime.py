@@ -46,8 +46,13 @@ def test_relays_mix_node_python_and_cpp_in_every_order(tmp_path):
         for name, data in (("node-relay", b"fail:x"), ("relay", b"node-relay/fail:x"),
                            ("py-relay", b"node-relay/py-relay/fail:x")):
             expect(call(d, name, data), 502, b"fail: requested failure\n", d, f"{name}({data!r})")
-        r = call(d, "node-relay", b"no-such-function:x")
-        assert r.status == 502 and b"no-such-function" in r.body, r.summary()
+        for name in ("relay", "py-relay", "node-relay"):
+            # The same answers from every relay for an unknown callee and empty names.
+            expect(call(d, name, b"no-such-function:x"), 502,
+                   b"no function named 'no-such-function'\n", d, name)
+            for bad in (b"echo/:x", b"/echo:x", b"echo//echo:x"):
+                r = call(d, name, bad)
+                assert r.status == 502 and b"empty function name" in r.body, (name, bad, r.summary())
         expect(call(d, "node-relay", b":data"), 200, b"data", d)
 
 

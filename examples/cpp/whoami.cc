@@ -3,7 +3,7 @@
 //   {"pid_ns":"pid:[4026532..]","net_ns":"net:[...]","mnt_ns":"mnt:[...]",
 //    "hostname":"nightjar-whoami","uid":0,"cgroup":"0::/"}
 // Namespaces are the /proc/self/ns links (two processes share a namespace exactly when the
-// inodes match); cgroup is the first line of /proc/self/cgroup. Never fails.
+// inodes match); cgroup is /proc/self/cgroup's memory (v1) or unified (v2) line. Never fails.
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -33,9 +33,16 @@ std::string Quote(const std::string& s) {
 nj_status Whoami(nightjar::Context& ctx, std::string_view) {
   char host[256] = {};
   ::gethostname(host, sizeof(host) - 1);
+  // The memory controller's line (cgroup v1) or the unified one (v2): what limits this
+  // process. In a container's cgroup namespace its path reads "/".
   std::string cgroup;
   std::ifstream in("/proc/self/cgroup");
-  std::getline(in, cgroup);
+  for (std::string line; std::getline(in, line);) {
+    if (line.find(":memory:") != std::string::npos || line.rfind("0::", 0) == 0) {
+      cgroup = line;
+      if (line.find(":memory:") != std::string::npos) break;
+    }
+  }
   const std::string out =
       "{\"pid_ns\":" + Quote(Link("/proc/self/ns/pid")) +
       ",\"net_ns\":" + Quote(Link("/proc/self/ns/net")) +

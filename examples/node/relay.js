@@ -12,6 +12,8 @@ module.exports.handle = async (ctx, input) => {
   const targets = input.subarray(0, colon).toString('utf8');
   const data = input.subarray(colon + 1);
   if (!targets) return data;
+  // Every name of the chain, not only the next one.
+  if (targets.split('/').some((name) => !name)) throw new Error(`empty function name in '${targets}'`);
   const slash = targets.indexOf('/');
   if (slash < 0) return ctx.invoke(targets, data);
   return ctx.invoke(targets.slice(0, slash), Buffer.concat([Buffer.from(`${targets.slice(slash + 1)}:`), data]));

@@ -13,5 +13,7 @@ async def handle(ctx, data):
         raise ValueError("input must be <f1>/.../<fn>:<data>")
     if not targets:
         return payload
+    if not all(targets.split(b"/")):  # every name of the chain, not only the next one
+        raise ValueError(f"empty function name in {targets.decode()!r}")
     first, _, rest = targets.partition(b"/")
     return await ctx.invoke(first.decode(), rest + b":" + payload if rest else payload)

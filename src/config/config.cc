@@ -244,7 +244,12 @@ ContainerLimits ReadLimits(const YAML::Node& node, const std::string& path) {
   ReadMapping(
       node, path,
       {
-          {"cpus", [&](auto& v, auto& p) { l.cpus = ReadPositiveDouble(v, p, 4096.0); }},
+          {"cpus",
+           [&](auto& v, auto& p) {
+             l.cpus = ReadPositiveDouble(v, p, 4096.0);
+             // The kernel's smallest CFS quota is 1 ms per 100 ms period.
+             if (l.cpus < 0.01) Fail(p, "must be at least 0.01, got " + Quote(v.Scalar()), v);
+           }},
           {"memory_mb", [&](auto& v, auto& p) { l.memory_mb = ReadU64(v, p, 4, 1ull << 30); }},
           {"pids", [&](auto& v, auto& p) { l.pids = ReadU64(v, p, 8, 4'194'304); }},
       });

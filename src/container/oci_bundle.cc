@@ -2,6 +2,7 @@
 // https://github.com/opencontainers/runtime-spec/blob/v1.0.2/config.md.
 #include "container/oci_bundle.h"
 
+#include <sched.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -129,11 +130,25 @@ json Mounts(const BundleSpec& spec, const std::string& host_root) {
 json Seccomp() {
   json names = json::array();
   for (const char* name : kDeniedSyscalls) names.push_back(name);
+  json rules = json::array();
+  rules.push_back({{"names", names}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", EPERM}});
+  // clone() with a namespace flag is unshare() by another name: refused for each flag
+  // (flags are argument 0 on x86-64 and arm64). clone3() passes its flags in memory, where
+  // a filter cannot look: it answers ENOSYS, so libc falls back to clone() (as Docker does).
+  for (const uint64_t flag : {CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID,
+                              CLONE_NEWNET, CLONE_NEWCGROUP}) {
+    rules.push_back({{"names", {"clone"}},
+                     {"action", "SCMP_ACT_ERRNO"},
+                     {"errnoRet", EPERM},
+                     {"args", {{{"index", 0}, {"value", flag}, {"valueTwo", flag},
+                                {"op", "SCMP_CMP_MASKED_EQ"}}}}});
+  }
+  rules.push_back({{"names", {"clone3"}}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", ENOSYS}});
   return {{"defaultAction", "SCMP_ACT_ALLOW"},
           {"architectures",
            {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32", "SCMP_ARCH_AARCH64",
             "SCMP_ARCH_ARM"}},
-          {"syscalls", {{{"names", names}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", EPERM}}}}};
+          {"syscalls", rules}};
 }
 
 json Resources(const Limits& limits) {

@@ -74,6 +74,14 @@ TEST_F(ContainerFilesTest, NamespacesPrivilegesAndRootAreLockedDown) {
   EXPECT_THAT(seccomp["syscalls"][0]["names"], Contains("mount"));
   EXPECT_THAT(seccomp["syscalls"][0]["names"], Contains("ptrace"));
   EXPECT_EQ(seccomp["syscalls"][0]["action"], "SCMP_ACT_ERRNO");
+  int clone_rules = 0;
+  for (const json& rule : seccomp["syscalls"]) {
+    if (rule["names"][0] == "clone") ++clone_rules;
+    if (rule["names"][0] == "clone3") {
+      EXPECT_EQ(rule["errnoRet"], ENOSYS);
+    }
+  }
+  EXPECT_EQ(clone_rules, 7) << "one rule per namespace flag";
 }
 
 TEST_F(ContainerFilesTest, OnlyTheIpcDirectoryIsWritable) {

@@ -575,8 +575,11 @@ void Engine::OnWorkerGone(uint64_t channel) {
              "worker of " + d->config().name + " exited before running the call" + reason);
   }
   if (stopping_.load()) return;
+  // A worker in a container reports its pid in the container's pid namespace.
+  const bool boxed = d->config().isolation == "container";
   NJ_LOG(kWarning) << "worker " << w->worker_id() << " of " << d->config().name << " (pid "
-                   << w->pid << ") exited" << (call ? " mid-call" : "")
+                   << w->pid << (boxed ? " in its container" : "") << ") exited"
+                   << (call ? " mid-call" : "")
                    << (was_starting ? " before it was ready" : "") << "; replacing it";
   // A worker that dies before saying hello is a start failure: the dispatcher backs off
   // (and fails calls fast while nothing runs) so a broken function cannot spin the CPU.

@@ -88,14 +88,17 @@ Status LauncherPool::Start() {
   NJ_RETURN_IF_ERROR(loop_->Watch(listen_fd_.get(), EPOLLIN, this));
   const bool containers = std::any_of(config_.functions.begin(), config_.functions.end(),
                                       [](const auto& f) { return f.isolation == "container"; });
-  if (containers) {
-    auto runc = container::Runc::Find(config_.engine.runc);
-    if (!runc.ok()) return runc.status();
-    runc_.emplace(std::move(*runc));
-    cgroups_ = container::DetectCgroupVersion();
-    if (int n = runc_->SweepStale(); n > 0) {
+  auto runc = container::Runc::Find(config_.engine.runc);
+  if (containers && !runc.ok()) return runc.status();
+  if (runc.ok()) {
+    // Even an engine without containers deletes those a killed engine left, when it can.
+    if (int n = runc->SweepStale(); n > 0) {
       NJ_LOG(kWarning) << "deleted " << n << " container(s) left by an engine that was killed";
     }
+  }
+  if (containers) {
+    runc_.emplace(std::move(*runc));
+    cgroups_ = container::DetectCgroupVersion();
   }
   for (const auto& f : config_.functions) NJ_RETURN_IF_ERROR(Spawn(f.id));
   // `runc run --detach` returns before the container's process is exec'd: a process that

@@ -19,7 +19,7 @@ const P = require(path.join(runtimeDir, 'nightjar', 'protocol.js'));
 const failures = [];
 const fresh = execFileSync(generator, ['js'], { encoding: 'utf8' });
 const wirePath = path.join(runtimeDir, 'nightjar', 'wire.js');
-if (fs.readFileSync(wirePath, 'utf8') !== fresh) failures.push(`${wirePath} differs from \`${generator} js\`: rebuild`);
+if (fs.readFileSync(wirePath, 'utf8') !== fresh) failures.push(`${wirePath} differs from \`${generator} js\`: delete it and rebuild (the build writes it only when the generator changes)`);
 
 // Field values come as decimal strings, so 64-bit ones keep their precision.
 const sample = JSON.parse(execFileSync(generator, ['sample'], { encoding: 'utf8' }));

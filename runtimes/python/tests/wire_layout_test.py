@@ -25,7 +25,8 @@ def main(generator, runtime_dir):
     fresh = subprocess.run([generator, "python"], check=True, capture_output=True, text=True).stdout
     with open(W.__file__, encoding="utf-8") as f:
         if f.read() != fresh:
-            failures.append(f"{W.__file__} differs from `{generator} python`: rebuild")
+            failures.append(f"{W.__file__} differs from `{generator} python`: delete it and "
+                            "rebuild (the build writes it only when the generator changes)")
 
     sample = json.loads(subprocess.run([generator, "sample"], check=True, capture_output=True,
                                        text=True).stdout)
