@@ -133,6 +133,20 @@ TEST(ResultsTest, PythonRatioIsOverTheCppInternalNop) {
   EXPECT_EQ(ratio->extra.at("met"), 0);
 }
 
+TEST(DeploymentTest, ConfigNamesTheIsolationOnlyWhenGiven) {
+  DeploymentSpec spec;
+  spec.functions = {
+      {"nop", "/b/libnop.so", 2, 4, 0, "", 0},
+      {.name = "c-nop", .handler = "/b/libnop.so", .isolation = "container"},
+  };
+  const std::string y = RenderConfig(spec);
+  EXPECT_NE(y.find("  - name: c-nop\n    handler: /b/libnop.so\n    min_workers: 1\n"
+                   "    max_workers: 8\n    isolation: container\n"),
+            std::string::npos)
+      << y;
+  EXPECT_EQ(y.find("isolation"), y.rfind("isolation")) << y;  // nop keeps the default
+}
+
 TEST(DeploymentTest, ConfigNamesThePythonRuntimeHandlerAndSlots) {
   DeploymentSpec spec;
   spec.functions = {
