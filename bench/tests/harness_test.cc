@@ -181,6 +181,18 @@ TEST(ResultsTest, ThreeDigits) {
   EXPECT_DOUBLE_EQ(ThreeDigits(0), 0);
 }
 
+TEST(ProcStatTest, ContainerProcessesAreFoundByTheirEnginesCgroup) {
+  // cgroup v1 (one line per hierarchy) and v2 (one "0::" line), as /proc/<pid>/cgroup has them.
+  const std::string v1 = "4:memory:/nightjar/nightjar-123-0a1b2c3d-6-0\n3:cpuset:/\n0::/\n";
+  const std::string v2 = "0::/nightjar/nightjar-123-0a1b2c3d-6-1\n";
+  EXPECT_TRUE(InContainerOf(v1, 123));
+  EXPECT_TRUE(InContainerOf(v2, 123));
+  EXPECT_FALSE(InContainerOf(v1, 12));  // another engine's pid is a prefix of this one's
+  EXPECT_FALSE(InContainerOf(v2, 1234));
+  EXPECT_FALSE(InContainerOf("4:memory:/other/nightjar-123-0a1b2c3d-6-0\n0::/\n", 123));
+  EXPECT_FALSE(InContainerOf("0::/\n", 123));
+}
+
 TEST(ProcStatTest, OwnTreeIsFoundAndUsesCpu) {
   const auto tree = ProcessTree(::getpid());
   ASSERT_FALSE(tree.empty());
