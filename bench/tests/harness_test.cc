@@ -133,6 +133,29 @@ TEST(ResultsTest, PythonRatioIsOverTheCppInternalNop) {
   EXPECT_EQ(ratio->extra.at("met"), 0);
 }
 
+TEST(ResultsTest, ContainerRatiosAreOverTheProcessNumbers) {
+  Results r;
+  Histogram process, container, external, external_container;
+  process.Record(10'000);
+  container.Record(10'400);
+  external.Record(20'000);
+  external_container.Record(25'000);
+  r.AddLatency("internal.nop", process);
+  r.AddLatency("internal.nop.container", container);
+  r.AddLatency("external.nop.seq", external);
+  r.AddLatency("external.nop.container", external_container);
+  AddRatios(&r);
+  const Measurement* ratio = r.Find("ratio.container_internal_p50_over_process_p50");
+  ASSERT_NE(ratio, nullptr);
+  EXPECT_DOUBLE_EQ(ratio->value, 1.04);
+  EXPECT_EQ(ratio->extra.at("target_max"), 1.05);
+  EXPECT_EQ(ratio->extra.at("met"), 1);
+  const Measurement* ext = r.Find("ratio.container_external_p50_over_process_p50");
+  ASSERT_NE(ext, nullptr);
+  EXPECT_DOUBLE_EQ(ext->value, 1.25);
+  EXPECT_EQ(ext->extra.count("met"), 0u);  // informational
+}
+
 TEST(DeploymentTest, ConfigNamesTheIsolationOnlyWhenGiven) {
   DeploymentSpec spec;
   spec.functions = {
