@@ -84,8 +84,7 @@ Status MeasureStartTimes(BenchContext& ctx) {
 
 Status RunContainer(BenchContext& ctx) {
   if (Status can = CanRunContainers(); !can.ok()) {
-    ctx.Log("container: skipped: this host cannot run isolation: container (" + can.message() +
-            "); run as root with runc installed (scripts/setup.sh)");
+    ctx.Log("container: skipped: " + can.message());
     return Status::Ok();
   }
   auto d = ctx.Deploy();

@@ -63,7 +63,9 @@ Status DeleteLeftoverContainers(pid_t engine_pid) {
 }  // namespace
 
 Status CanRunContainers() {
-  if (::geteuid() != 0) return Unavailable("not root (runc needs root)");
+  if (::geteuid() != 0) {
+    return Unavailable("not running as root, which runc needs for isolation: container");
+  }
   auto runc = container::Runc::Find("");
   if (!runc.ok()) return runc.status();
   return Status::Ok();
