@@ -11,7 +11,10 @@ namespace {
 // worker to start: nop serves up to 16 outstanding calls (bench_rate windows), bench_chain
 // holds one worker per level of a depth-4 chain plus one spare. The Python nop keeps all
 // its slots in one runtime process (max_workers == slots_per_process), so its maximum rate
-// is one process's (bench/runtime_calls.cc); so does the Node.js nop.
+// is one process's (bench/runtime_calls.cc); so does the Node.js nop. c-nop is nop (same
+// library, same pool) in an OCI container (bench/container_calls.cc); it is there only when
+// the run includes the container scenario and the host can run containers, so that other
+// runs neither pay for a container nor fail where runc cannot work.
 DeploymentSpec StandardSpec(const BenchOptions& o) {
   auto lib = [&](const std::string& name) { return o.examples_dir + "/lib" + name + ".so"; };
   auto py = [&](const std::string& handler) { return o.python_examples_dir + "/" + handler; };
@@ -51,6 +54,13 @@ DeploymentSpec StandardSpec(const BenchOptions& o) {
        .timeout_ms = kLong,
        .runtime = "node"},
   };
+  if (o.Selects("container") && CanRunContainers().ok()) {
+    spec.functions.push_back({.name = "c-nop",
+                              .handler = lib("nop"),
+                              .min_workers = 16,
+                              .max_workers = 16,
+                              .isolation = "container"});
+  }
   return spec;
 }
 

@@ -17,7 +17,8 @@ namespace nightjar::bench {
 
 // One `functions:` entry. C++ functions are the default; a Python one sets runtime
 // "python" and a handler "file.py:function" (designated initializers read best:
-// {.name = "py-nop", .handler = dir + "/nop.py:handle", .runtime = "python"}).
+// {.name = "py-nop", .handler = dir + "/nop.py:handle", .runtime = "python"}); one in an
+// OCI container sets isolation "container" (needs root and runc: CanRunContainers()).
 struct FunctionSpec {
   std::string name;
   // runtime cpp: absolute path of lib<name>.so; python: "/abs/path/file.py:function".
@@ -30,6 +31,7 @@ struct FunctionSpec {
   double concurrency_coef = 0;     // 0 = default
   std::string runtime{};           // "" = default (cpp), or "python"
   uint32_t slots_per_process = 0;  // python: worker slots per runtime process; 0 = default
+  std::string isolation{};         // "" = engine default (process), or "process" / "container"
 };
 
 struct DeploymentSpec {
@@ -44,13 +46,19 @@ struct DeploymentSpec {
 // The config.yaml that Deployment::Start writes for `spec` (handler paths as given).
 std::string RenderConfig(const DeploymentSpec& spec);
 
+// Ok when this host can run `isolation: container` functions: the harness runs as root and
+// finds runc where the engine looks for it (PATH, /usr/sbin, /usr/bin). Otherwise fails
+// with the reason, for a scenario to log when it skips.
+Status CanRunContainers();
+
 class Deployment {
  public:
   // Writes <work_dir>/<spec.name>/config.yaml, runs `nightjar_bin up CONFIG --http-port 0
   // --ipc-root DIR` with stdout and stderr in <work_dir>/<spec.name>/nightjar.log, and
-  // waits (up to 60 s) for its "nightjar: serving http://HOST:PORT" line. The child gets
-  // SIGTERM if the harness dies. Fails when it exits or does not come up in time (the
-  // message carries the log's tail).
+  // waits (up to 60 s) for its "nightjar: serving http://HOST:PORT" line, which the engine
+  // prints once every function has its min_workers ready. The child gets SIGTERM if the
+  // harness dies. Fails when it exits or does not come up in time (the message carries the
+  // log's tail).
   static Result<std::unique_ptr<Deployment>> Start(const std::string& nightjar_bin,
                                                    const std::string& work_dir,
                                                    const DeploymentSpec& spec);
@@ -58,13 +66,16 @@ class Deployment {
   Deployment(const Deployment&) = delete;
   Deployment& operator=(const Deployment&) = delete;
 
-  // SIGTERM, then waits up to 20 s (SIGKILL after that). Fails when the exit was not clean.
-  // Idempotent.
+  // SIGTERM, then waits up to 20 s (SIGKILL after that), removes the IPC root and, when the
+  // deployment had containers, deletes any of them the engine left behind (`runc list`).
+  // Fails when the exit was not clean or containers were left. Idempotent.
   Status Stop();
 
   const std::string& host() const { return host_; }
   int port() const { return port_; }
   pid_t pid() const { return pid_; }
+  // From the fork of `nightjar up` to its serving line (polled every millisecond), in ns.
+  int64_t start_ns() const { return start_ns_; }
   const std::string& log_path() const { return log_path_; }
   // The last `max_bytes` of the log, for error messages.
   std::string LogTail(size_t max_bytes = 4000) const;
@@ -72,6 +83,8 @@ class Deployment {
  private:
   Deployment() = default;
   pid_t pid_ = -1;
+  int64_t start_ns_ = 0;
+  bool has_containers_ = false;
   std::string host_;
   int port_ = 0;
   std::string dir_;

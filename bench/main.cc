@@ -161,9 +161,7 @@ int Main(int argc, char** argv) {
   BenchContext ctx(o);
   bool failed = false;
   for (const Scenario& s : AllScenarios()) {
-    if (!o.only.empty() && std::find(o.only.begin(), o.only.end(), s.name) == o.only.end()) {
-      continue;
-    }
+    if (!o.Selects(s.name)) continue;
     const auto s0 = std::chrono::steady_clock::now();
     ctx.Log(std::string(s.name) + ": " + s.what);
     const Status st = s.run(ctx);

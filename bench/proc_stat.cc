@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <string>
 
@@ -54,6 +55,13 @@ std::map<pid_t, StatLine> ReadAll() {
   return all;
 }
 
+std::string ReadCgroup(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/cgroup");
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
 std::vector<pid_t> TreeOf(pid_t root, const std::map<pid_t, StatLine>& all) {
   std::multimap<pid_t, pid_t> children;
   for (const auto& [pid, s] : all) children.emplace(s.ppid, pid);
@@ -64,10 +72,24 @@ std::vector<pid_t> TreeOf(pid_t root, const std::map<pid_t, StatLine>& all) {
     auto [lo, hi] = children.equal_range(tree[i]);
     for (auto it = lo; it != hi; ++it) tree.push_back(it->second);
   }
+  // Container processes are not the engine's descendants, so every other process's cgroup
+  // is read (a few hundred small reads, outside any timed window). All of a container's
+  // processes are in its cgroup, so no descent is needed.
+  const std::set<pid_t> in_tree(tree.begin(), tree.end());
+  for (const auto& [pid, s] : all) {
+    if (!in_tree.count(pid) && InContainerOf(ReadCgroup(pid), root)) tree.push_back(pid);
+  }
   return tree;
 }
 
 }  // namespace
+
+bool InContainerOf(const std::string& proc_cgroup, pid_t engine_pid) {
+  // Lines are "<id>:<controllers>:<path>"; the engine's containers have cgroupsPath
+  // /nightjar/<container id> and their ids start with "nightjar-<engine pid>-" (runc.h).
+  return proc_cgroup.find(":/nightjar/nightjar-" + std::to_string(engine_pid) + "-") !=
+         std::string::npos;
+}
 
 std::vector<pid_t> ProcessTree(pid_t root) { return TreeOf(root, ReadAll()); }
 

@@ -1,5 +1,5 @@
 // Report table and target ratios (see report.h). The targets come from GitHub issues #4,
-// #8 and #9 and DESIGN.md §1; they are reported, never asserted.
+// #8, #9 and #12 and DESIGN.md §1; they are reported, never asserted.
 #include "report.h"
 
 #include <cmath>
@@ -73,6 +73,13 @@ const std::vector<Target>& Targets() {
          return Get(r, "internal.nop.node", &Measurement::p50, ok) /
                 Get(r, "internal.nop", &Measurement::p50, ok);
        }},
+      // Issue #12: a container costs the call path (the same pipes) almost nothing.
+      {"ratio.container_internal_p50_over_process_p50", "container / process internal nop p50", "x",
+       true, 1.05,
+       [](const Results& r, bool* ok) {
+         return Get(r, "internal.nop.container", &Measurement::p50, ok) /
+                Get(r, "internal.nop", &Measurement::p50, ok);
+       }},
       // Issue #8: managed concurrency must win bursts and cost almost nothing when steady.
       {"ratio.burst_managed_p99_over_unmanaged", "burst: managed p99 / unmanaged p99", "x", true,
        0.7,
@@ -132,6 +139,9 @@ void AddRatios(Results* results) {
   info("ratio.external_p50_over_tcp_2hop_floor_p50", "external.nop.seq", "floor.tcp_2hop_1k");
   info("ratio.3hop_floor_p50_over_pipe_p50", "floor.pipe_3hop_1k", "floor.pipe_rtt_1k");
   info("ratio.tcp_2hop_floor_p50_over_tcp_p50", "floor.tcp_2hop_1k", "floor.tcp_rtt_1k");
+  // The external path of a containerized function; no target.
+  info("ratio.container_external_p50_over_process_p50", "external.nop.container",
+       "external.nop.seq");
   // channel / gRPC spelled the other way round too (the issue asks for "channel ÷ gRPC").
   const Measurement* ch = results->Find("channel.rtt_1k");
   const Measurement* g = results->Find("floor.grpc_uds_rtt_1k");
@@ -208,6 +218,12 @@ void PrintReport(const Results& results, const std::string& header, std::ostream
   if (const Measurement* r = results.Find("ratio.channel_p50_over_grpc_p50")) {
     std::snprintf(line, sizeof(line), "%-40s %12s %13s  %s\n", "channel RTT p50 / gRPC RTT p50",
                   (Fmt(r->value) + " x").c_str(), "<= 0.333 x", "(same target, inverted)");
+    out << line;
+  }
+  if (const Measurement* r = results.Find("ratio.container_external_p50_over_process_p50")) {
+    std::snprintf(line, sizeof(line), "%-40s %12s %13s  %s\n",
+                  "container / process external nop p50", (Fmt(r->value) + " x").c_str(), "",
+                  "(informational)");
     out << line;
   }
   out << "\nArchitecture floors (informational; same hops with no Nightjar code, p50 ratios)\n";

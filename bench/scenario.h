@@ -11,6 +11,7 @@
 // Thread rule: scenarios run one after another on the harness's only thread.
 #pragma once
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,6 +33,11 @@ struct BenchOptions {
   std::string work_dir;             // scratch space (configs, IPC roots, logs)
   std::vector<std::string> only;    // scenario names to run; empty = all
   bool verbose = false;
+
+  // Whether this run includes scenario `name` (--only).
+  bool Selects(const std::string& name) const {
+    return only.empty() || std::find(only.begin(), only.end(), name) != only.end();
+  }
 };
 
 // What a scenario sees of the harness. Owns the deployment under test, which is started
@@ -71,6 +77,7 @@ class BenchContext {
   X("internal", RunInternal, "internal calls: nop, chains, fan-out, payloads, CPU, rate")   \
   X("python", RunPython, "Python nop: internal both ways, external, one process's rate")    \
   X("node", RunNode, "Node.js nop: internal both ways, external, one process's rate")      \
+  X("container", RunContainer, "nop in an OCI container: internal, external, start time")   \
   X("external", RunExternal, "external HTTP calls: sequential, open-loop sweep, CPU, rate") \
   X("burst", RunBurst, "managed vs unmanaged concurrency under bursty open-loop load")      \
   X("steady", RunSteady, "managed vs unmanaged concurrency at a steady 0.8 x capacity")

@@ -133,6 +133,43 @@ TEST(ResultsTest, PythonRatioIsOverTheCppInternalNop) {
   EXPECT_EQ(ratio->extra.at("met"), 0);
 }
 
+TEST(ResultsTest, ContainerRatiosAreOverTheProcessNumbers) {
+  Results r;
+  Histogram process, container, external, external_container;
+  process.Record(10'000);
+  container.Record(10'400);
+  external.Record(20'000);
+  external_container.Record(25'000);
+  r.AddLatency("internal.nop", process);
+  r.AddLatency("internal.nop.container", container);
+  r.AddLatency("external.nop.seq", external);
+  r.AddLatency("external.nop.container", external_container);
+  AddRatios(&r);
+  const Measurement* ratio = r.Find("ratio.container_internal_p50_over_process_p50");
+  ASSERT_NE(ratio, nullptr);
+  EXPECT_DOUBLE_EQ(ratio->value, 1.04);
+  EXPECT_EQ(ratio->extra.at("target_max"), 1.05);
+  EXPECT_EQ(ratio->extra.at("met"), 1);
+  const Measurement* ext = r.Find("ratio.container_external_p50_over_process_p50");
+  ASSERT_NE(ext, nullptr);
+  EXPECT_DOUBLE_EQ(ext->value, 1.25);
+  EXPECT_EQ(ext->extra.count("met"), 0u);  // informational
+}
+
+TEST(DeploymentTest, ConfigNamesTheIsolationOnlyWhenGiven) {
+  DeploymentSpec spec;
+  spec.functions = {
+      {"nop", "/b/libnop.so", 2, 4, 0, "", 0},
+      {.name = "c-nop", .handler = "/b/libnop.so", .isolation = "container"},
+  };
+  const std::string y = RenderConfig(spec);
+  EXPECT_NE(y.find("  - name: c-nop\n    handler: /b/libnop.so\n    min_workers: 1\n"
+                   "    max_workers: 8\n    isolation: container\n"),
+            std::string::npos)
+      << y;
+  EXPECT_EQ(y.find("isolation"), y.rfind("isolation")) << y;  // nop keeps the default
+}
+
 TEST(DeploymentTest, ConfigNamesThePythonRuntimeHandlerAndSlots) {
   DeploymentSpec spec;
   spec.functions = {
@@ -165,6 +202,18 @@ TEST(ResultsTest, ThreeDigits) {
   EXPECT_DOUBLE_EQ(ThreeDigits(123456), 123000);
   EXPECT_DOUBLE_EQ(ThreeDigits(0.0012345), 0.00123);
   EXPECT_DOUBLE_EQ(ThreeDigits(0), 0);
+}
+
+TEST(ProcStatTest, ContainerProcessesAreFoundByTheirEnginesCgroup) {
+  // cgroup v1 (one line per hierarchy) and v2 (one "0::" line), as /proc/<pid>/cgroup has them.
+  const std::string v1 = "4:memory:/nightjar/nightjar-123-0a1b2c3d-6-0\n3:cpuset:/\n0::/\n";
+  const std::string v2 = "0::/nightjar/nightjar-123-0a1b2c3d-6-1\n";
+  EXPECT_TRUE(InContainerOf(v1, 123));
+  EXPECT_TRUE(InContainerOf(v2, 123));
+  EXPECT_FALSE(InContainerOf(v1, 12));  // another engine's pid is a prefix of this one's
+  EXPECT_FALSE(InContainerOf(v2, 1234));
+  EXPECT_FALSE(InContainerOf("4:memory:/other/nightjar-123-0a1b2c3d-6-0\n0::/\n", 123));
+  EXPECT_FALSE(InContainerOf("0::/\n", 123));
 }
 
 TEST(ProcStatTest, OwnTreeIsFoundAndUsesCpu) {
