@@ -156,10 +156,15 @@ def test_calls_between_containers_and_processes_both_ways(tmp_path):
 def test_a_container_that_cannot_start_stops_start_up_with_runcs_error(tmp_path):
     empty_root = tmp_path / "empty-root"
     empty_root.mkdir()
+    ipc_root = nj.make_ipc_root()
     config = nj.write_config(tmp_path / "bad.yaml", nj.make_config(
-        nj.make_ipc_root(), functions=[container(nj.function("echo"), rootfs=str(empty_root))]))
-    p = subprocess.run([str(nj.nightjar_bin()), "up", str(config)], capture_output=True,
-                       text=True, timeout=60)
+        ipc_root, functions=[container(nj.function("echo"), rootfs=str(empty_root))]))
+    try:
+        p = subprocess.run([str(nj.nightjar_bin()), "up", str(config)], capture_output=True,
+                           text=True, timeout=60)
+        assert not os.listdir(ipc_root), f"a failed start left {os.listdir(ipc_root)}"
+    finally:
+        shutil.rmtree(ipc_root, ignore_errors=True)
     assert p.returncode != 0, "nightjar up started a function whose container cannot start"
     assert "function echo: its container" in p.stderr, p.stderr
     # runc's own reason, from the container's init: the binary is not in that root.
