@@ -26,6 +26,8 @@ constexpr int64_t kTickMs = 50;  // pool upkeep: reaping, growth, target re-chec
 // Gap left between the counters of two successive users of one worker id: calls of the
 // dead predecessor still in flight keep their ids unique (proto/message.h, CallId).
 constexpr uint32_t kCounterGap = 1u << 20;
+// How often the engine's arena is swept for slots nobody will read (ReapArenas).
+constexpr int64_t kArenaSweepNs = 1'000'000'000;
 }  // namespace
 
 Engine::Engine(const config::Config& config, EngineOptions options, io::LoopThreads* loops)
@@ -47,6 +49,16 @@ Status Engine::Start() {
   auto root = ipc::IpcRoot::Create(options_.ipc_root_base);
   if (!root.ok()) return root.status();
   root_.emplace(std::move(*root));
+  // No bound: the engine maps the arena of every live channel it made.
+  arenas_.emplace(*root_, SIZE_MAX);
+  auto arena = ipc::PayloadArena::Create(root_->ArenaPath(0), ipc::PayloadArena::kEngineSlots);
+  if (!arena.ok()) return arena.status();
+  engine_arena_ = std::move(*arena);
+  arenas_->Add(0, engine_arena_);
+  stale_engine_tags_.assign(engine_arena_->slots(), 0);
+  for (const auto& f : config_.functions) {
+    arena_linger_ns_ = std::max(arena_linger_ns_, config_.TimeoutMs(f) * 1'000'000);
+  }
   proto::FunctionDirectory dir;
   for (const auto& f : config_.functions) dir.Add(f.id, f.name);
   {
@@ -161,7 +173,10 @@ void Engine::SubmitExternal(std::string_view function, std::string_view input, i
   rec->dispatch = proto::MakeMessage(MessageType::kDispatch);
   rec->dispatch.header.call_id = rec->call_id;
   rec->dispatch.header.deadline_ns = rec->deadline_ns;
-  if (Status st = ipc::AttachPayload(*root_, PayloadKind::kInput, input, &rec->dispatch);
+  rec->dispatch.header.flags = proto::kFlagReplyArenaOk;  // the engine reads the answer
+  const ipc::ArenaWriter arena =
+      ReadsArenas(f->id) ? ipc::ArenaWriter{engine_arena_.get(), 0} : ipc::ArenaWriter{};
+  if (Status st = ipc::AttachPayload(*root_, PayloadKind::kInput, input, &rec->dispatch, arena);
       !st.ok()) {
     Fail(std::move(rec), CallStatus::kInternal, st.message());
     return;
@@ -177,7 +192,7 @@ void Engine::Admit(std::unique_ptr<CallRecord> rec, Dispatcher* d) {
   if (!calls_.Insert(&rec)) {
     NJ_LOG(kWarning) << "duplicate call id " << id << " refused";
     CancelDeadline(rec.get());
-    ipc::DiscardPayload(*root_, PayloadKind::kInput, rec->dispatch);
+    ipc::DiscardPayload(*root_, PayloadKind::kInput, rec->dispatch, &*arenas_);
     Fail(std::move(rec), CallStatus::kBadRequest, "duplicate call id");
     return;
   }
@@ -201,11 +216,12 @@ void Engine::Admit(std::unique_ptr<CallRecord> rec, Dispatcher* d) {
   }
 }
 
-void Engine::FailById(uint64_t call_id, CallStatus status, std::string message) {
+void Engine::FailById(uint64_t call_id, CallStatus status, std::string message,
+                      bool input_unread) {
   if (auto rec = calls_.Take(call_id)) {
     CancelDeadline(rec.get());
-    if (rec->callee_channel == 0) {
-      ipc::DiscardPayload(*root_, PayloadKind::kInput, rec->dispatch);
+    if (rec->callee_channel == 0 || input_unread) {
+      ipc::DiscardPayload(*root_, PayloadKind::kInput, rec->dispatch, &*arenas_);
     }
     Fail(std::move(rec), status, std::move(message));
   }
@@ -270,7 +286,7 @@ void Engine::OnDeadline(uint64_t call_id) {
   // its input was never consumed; a dispatched call's input belongs to the callee.
   if (rec->callee_channel == 0) {
     dispatchers_[rec->function_id]->Withdraw(call_id);
-    ipc::DiscardPayload(*root_, PayloadKind::kInput, rec->dispatch);
+    ipc::DiscardPayload(*root_, PayloadKind::kInput, rec->dispatch, &*arenas_);
   }
   std::shared_ptr<WorkerChannel> callee =
       rec->callee_channel != 0 ? FindChannel(rec->callee_channel) : nullptr;
@@ -308,13 +324,13 @@ void Engine::Fail(std::unique_ptr<CallRecord> rec, CallStatus status, std::strin
 void Engine::DeliverCompletion(std::unique_ptr<CallRecord> rec, const Message& msg) {
   CancelDeadline(rec.get());
   if (msg.header.payload_size > dispatchers_[rec->function_id]->config().max_payload_bytes) {
-    ipc::DiscardPayload(*root_, PayloadKind::kOutput, msg);
+    ipc::DiscardPayload(*root_, PayloadKind::kOutput, msg, &*arenas_);
     Fail(std::move(rec), CallStatus::kInternal, "worker answered with an oversized payload");
     return;
   }
   CountAnswer(*rec, msg.call_status());
   if (rec->external_done) {
-    auto payload = ipc::TakePayload(*root_, PayloadKind::kOutput, msg);
+    auto payload = ipc::TakePayload(*root_, PayloadKind::kOutput, msg, &*arenas_);
     if (!payload.ok()) {
       rec->external_done(CallStatus::kInternal, payload.status().message());
     } else {
@@ -326,7 +342,7 @@ void Engine::DeliverCompletion(std::unique_ptr<CallRecord> rec, const Message& m
   // payload region (if any) now belongs to the caller.
   auto caller = FindChannel(rec->caller_channel);
   if (!caller) {
-    ipc::DiscardPayload(*root_, PayloadKind::kOutput, msg);
+    ipc::DiscardPayload(*root_, PayloadKind::kOutput, msg, &*arenas_);
     return;
   }
   ChildFinished(*rec, caller.get());
@@ -355,7 +371,7 @@ void Engine::OnWorkerMessage(WorkerChannel* w, const Message& msg) {
           if (auto caller = FindChannel(rec->caller_channel)) ChildFinished(*rec, caller.get());
         }
       } else if (msg.type() == MessageType::kComplete) {
-        ipc::DiscardPayload(*root_, PayloadKind::kOutput, msg);  // late: already answered
+        ipc::DiscardPayload(*root_, PayloadKind::kOutput, msg, &*arenas_);  // late: already answered
       }
       if (auto self = FindChannel(w->channel())) {
         CallReport report;
@@ -422,9 +438,13 @@ void Engine::HandleInvoke(WorkerChannel* caller, const Message& msg) {
   rec->dispatch = msg;
   rec->dispatch.header.type = static_cast<uint16_t>(MessageType::kDispatch);
   rec->dispatch.header.reply_channel = caller->channel();
+  rec->dispatch.header.flags &= ~proto::kFlagReplyArenaOk;  // the engine's to say
+  if (ReadsArenas(caller->function_id())) {
+    rec->dispatch.header.flags |= proto::kFlagReplyArenaOk;
+  }
   if (CallId::ClientId(msg.header.call_id) != caller->worker_id() || fid == 0 ||
       fid >= dispatchers_.size()) {
-    ipc::DiscardPayload(*root_, PayloadKind::kInput, msg);
+    ipc::DiscardPayload(*root_, PayloadKind::kInput, msg, &*arenas_);
     Fail(std::move(rec), CallStatus::kNotFound, "invalid call id from worker");
     return;
   }
@@ -435,14 +455,24 @@ void Engine::HandleInvoke(WorkerChannel* caller, const Message& msg) {
   rec->deadline_ns = parent > 0 ? std::min(parent, own) : own;
   rec->dispatch.header.deadline_ns = rec->deadline_ns;
   if (msg.header.payload_size > d->config().max_payload_bytes) {
-    ipc::DiscardPayload(*root_, PayloadKind::kInput, msg);
+    ipc::DiscardPayload(*root_, PayloadKind::kInput, msg, &*arenas_);
     Fail(std::move(rec), CallStatus::kTooLarge, "input exceeds the callee's payload limit");
     return;
   }
   if (stopping_.load()) {
-    ipc::DiscardPayload(*root_, PayloadKind::kInput, msg);
+    ipc::DiscardPayload(*root_, PayloadKind::kInput, msg, &*arenas_);
     Fail(std::move(rec), CallStatus::kUnavailable, "engine is shutting down");
     return;
+  }
+  if (msg.payload_in_arena() && !ReadsArenas(fid)) {
+    // A native caller's arena payload for a callee in another runtime: moved to a region.
+    auto input = ipc::TakePayload(*root_, PayloadKind::kInput, msg, &*arenas_);
+    Status st = input.ok() ? ipc::AttachPayload(*root_, PayloadKind::kInput, *input, &rec->dispatch)
+                           : input.status();
+    if (!st.ok()) {
+      Fail(std::move(rec), CallStatus::kInternal, "cannot pass the input on: " + st.message());
+      return;
+    }
   }
   // The caller now waits on a child and stops counting as running: its own function
   // may be able to dispatch a queued call (and must, for recursive call graphs).
@@ -528,6 +558,7 @@ bool Engine::StartWorker(Dispatcher* d) {
       ReleaseWorkerId(wid, 0);
       return false;
     }
+    CreateArena(function_id, channel);
     d->AddStarting(w);
     launchers_->StartWorker(function_id, channel, wid);
   }
@@ -551,6 +582,7 @@ void Engine::OnWorkerGone(uint64_t channel) {
   uint64_t prefetched = 0;
   uint64_t call = d->RemoveWorker(w.get(), now, &prefetched);
   w->loop()->Dispatch([this, w] { w->Close(*root_); });
+  RetireArena(w->channel());
   ReleaseWorkerId(w->worker_id(), w->last_counter());
   // Usually the worker is already dead; when the engine dropped it (bad message, wrong
   // protocol) this makes sure the process goes too.
@@ -558,7 +590,8 @@ void Engine::OnWorkerGone(uint64_t channel) {
   // Read whenever a worker goes, so an OOM kill is blamed on the call that caused it.
   const std::string reason = launchers_->TakeExitReason(w->function_id());
   if (call != 0) {
-    ipc::RemovePayload(*root_, call, PayloadKind::kInput);
+    // The input may be unread (the worker died first); freeing a slot or region that
+    // was consumed is a no-op (slots are tagged with their call id).
     // An internal call's output region may already be in its caller's hands (the callee
     // answered directly, then died before its notice): leave it to the caller; a region
     // nobody takes goes with the IPC root at shutdown.
@@ -566,13 +599,14 @@ void Engine::OnWorkerGone(uint64_t channel) {
       ipc::RemovePayload(*root_, call, PayloadKind::kOutput);
     }
     FailById(call, CallStatus::kWorkerDied,
-             "worker of " + d->config().name + " exited while running the call" + reason);
+             "worker of " + d->config().name + " exited while running the call" + reason,
+             /*input_unread=*/true);
   }
   if (prefetched != 0) {
-    // Sent ahead and (almost surely) never started; its input region is still ours.
-    ipc::RemovePayload(*root_, prefetched, PayloadKind::kInput);
+    // Sent ahead and (almost surely) never started; its input is still ours to free.
     FailById(prefetched, CallStatus::kWorkerDied,
-             "worker of " + d->config().name + " exited before running the call" + reason);
+             "worker of " + d->config().name + " exited before running the call" + reason,
+             /*input_unread=*/true);
   }
   if (stopping_.load()) return;
   // A worker in a container reports its pid in the container's pid namespace.
@@ -591,6 +625,7 @@ void Engine::OnWorkerGone(uint64_t channel) {
 void Engine::Tick() {
   if (stopping_.load()) return;
   int64_t now = MonotonicNowNs();
+  ReapArenas(now);
   for (size_t id = 1; id < dispatchers_.size(); ++id) {
     Dispatcher* d = dispatchers_[id].get();
     DispatchReady(d);  // the target moves with time as the averages decay
@@ -614,8 +649,66 @@ void Engine::RetireWorker(const std::shared_ptr<WorkerChannel>& w) {
   NJ_LOG(kInfo) << "stopping idle worker " << w->worker_id() << " of "
                 << dispatchers_[w->function_id()]->config().name;
   w->loop()->Dispatch([this, w] { w->Close(*root_); });
+  RetireArena(w->channel());
   ReleaseWorkerId(w->worker_id(), w->last_counter());
   launchers_->StopWorker(w->function_id(), w->channel());
+}
+
+// ---------------------------------------------------------------------------------------
+// Payload arenas (ipc/payload_arena.h)
+
+bool Engine::ReadsArenas(uint32_t function_id) const {
+  return function_id != 0 && function_id < dispatchers_.size() &&
+         dispatchers_[function_id]->config().runtime == "cpp";
+}
+
+void Engine::CreateArena(uint32_t function_id, uint64_t channel) {
+  if (!ReadsArenas(function_id)) return;
+  auto arena =
+      ipc::PayloadArena::Create(root_->ArenaPath(channel), ipc::PayloadArena::kChannelSlots);
+  if (!arena.ok()) {
+    // The worker then finds no arena and sends its payloads in regions.
+    NJ_LOG(kWarning) << "no payload arena for channel " << channel << ": "
+                     << arena.status().message();
+    return;
+  }
+  arenas_->Add(channel, std::move(*arena));
+}
+
+void Engine::RetireArena(uint64_t channel) {
+  auto arena = arenas_->Get(channel);
+  if (!arena.ok()) return;  // a runtime worker's channel: it had none
+  std::lock_guard<std::mutex> lock(arenas_mu_);
+  retired_arenas_.push_back({channel, std::move(*arena), MonotonicNowNs() + arena_linger_ns_});
+}
+
+void Engine::ReapArenas(int64_t now_ns) {
+  {
+    std::lock_guard<std::mutex> lock(arenas_mu_);
+    std::erase_if(retired_arenas_, [&](const RetiredArena& r) {
+      if (r.arena->Used() != 0 && now_ns < r.until_ns) return false;
+      ::unlink(root_->ArenaPath(r.channel).c_str());
+      arenas_->Forget(r.channel);
+      return true;
+    });
+  }
+  if (now_ns < next_arena_sweep_ns_) return;
+  next_arena_sweep_ns_ = now_ns + kArenaSweepNs;
+  // An external input's slot is freed by the worker that reads it, or here when its call
+  // was answered while the input was unread (a call sent ahead to a worker that then
+  // died after the deadline). A worker checks the deadline before reading, so a slot
+  // whose call was answered a sweep ago is not read any more.
+  for (uint32_t s = 0; s < engine_arena_->slots(); ++s) {
+    const uint64_t tag = engine_arena_->TagOf(s);
+    if (tag == 0 || calls_.Contains(tag)) {
+      stale_engine_tags_[s] = 0;
+    } else if (stale_engine_tags_[s] != tag) {
+      stale_engine_tags_[s] = tag;
+    } else {
+      engine_arena_->Release(s, tag);
+      stale_engine_tags_[s] = 0;
+    }
+  }
 }
 
 }  // namespace nightjar::engine

@@ -26,6 +26,7 @@
 #include "engine/worker_channel.h"
 #include "io/event_loop.h"
 #include "ipc/ipc_root.h"
+#include "ipc/payload_arena.h"
 
 namespace nightjar::engine {
 
@@ -86,7 +87,21 @@ class Engine {
   auto IsLive() {
     return [this](uint64_t id) { return calls_.Contains(id); };
   }
-  void FailById(uint64_t call_id, proto::CallStatus status, std::string message);
+  // Answers call_id with an error if it is still in flight. `input_unread`: its callee
+  // died, so its input payload is freed even though it was dispatched.
+  void FailById(uint64_t call_id, proto::CallStatus status, std::string message,
+                bool input_unread = false);
+  // Whether a function's workers read and write payload arenas (native workers do; the
+  // Python, Node.js and Go runtimes use regions).
+  bool ReadsArenas(uint32_t function_id) const;
+  // A channel's payload arena: created with the channel (native workers only), and kept
+  // after the channel goes until no slot is in use or arena_linger_ns_ passed (the longest
+  // function timeout: a caller may still read a completion its dead callee left there).
+  void CreateArena(uint32_t function_id, uint64_t channel);
+  void RetireArena(uint64_t channel);
+  // Tick's share: removes retired arenas that are done, and frees slots of the engine's
+  // arena whose call was answered and whose reader died (seen twice, a second apart).
+  void ReapArenas(int64_t now_ns);
   void ChildFinished(const CallRecord& rec, WorkerChannel* caller);
   void CountAnswer(const CallRecord& rec, proto::CallStatus status);
   // Pool upkeep every few tens of ms on loop 0.
@@ -112,6 +127,18 @@ class Engine {
   EngineOptions options_;
   io::LoopThreads* loops_;
   std::optional<ipc::IpcRoot> root_;
+  std::optional<ipc::ArenaMap> arenas_;            // every arena the engine can read
+  std::shared_ptr<ipc::PayloadArena> engine_arena_;  // owner 0: external inputs
+  struct RetiredArena {
+    uint64_t channel;
+    std::shared_ptr<ipc::PayloadArena> arena;
+    int64_t until_ns;
+  };
+  std::mutex arenas_mu_;
+  std::vector<RetiredArena> retired_arenas_;    // guarded by arenas_mu_
+  std::vector<uint64_t> stale_engine_tags_;     // loop 0 (Tick): tag seen unanswered-for
+  int64_t next_arena_sweep_ns_ = 0;             // loop 0
+  int64_t arena_linger_ns_ = 0;                 // set in Start()
   std::vector<std::unique_ptr<Dispatcher>> dispatchers_;  // index = function id
   std::unique_ptr<LauncherPool> launchers_;
   CallTable calls_;

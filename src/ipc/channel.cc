@@ -45,12 +45,20 @@ Status WriteAllToFile(const std::string& path, std::string_view data) {
 }  // namespace
 
 Status AttachPayload(const IpcRoot& root, PayloadKind kind, std::string_view payload,
-                     Message* msg) {
+                     Message* msg, ArenaWriter arena) {
   msg->header.payload_size = static_cast<uint32_t>(payload.size());
+  msg->header.flags &= ~(proto::kFlagPayloadInShm | proto::kFlagPayloadInArena);
   if (payload.size() <= proto::kInlinePayloadSize) {
-    msg->header.flags &= ~proto::kFlagPayloadInShm;
     if (!payload.empty()) std::memcpy(msg->payload, payload.data(), payload.size());
     return Status::Ok();
+  }
+  if (arena.arena != nullptr) {
+    if (auto slot = arena.arena->Put(msg->header.call_id, payload)) {
+      const ArenaRef ref{arena.owner, *slot, 0};
+      std::memcpy(msg->payload, &ref, sizeof(ref));
+      msg->header.flags |= proto::kFlagPayloadInArena;
+      return Status::Ok();
+    }
   }
   msg->header.flags |= proto::kFlagPayloadInShm;
   return WriteAllToFile(root.PayloadPath(msg->header.call_id, kind), payload);
@@ -87,8 +95,24 @@ ReadStatus ReadMessage(int fd, Message* msg) {
   return ReadStatus::kMessage;
 }
 
-Result<std::string> TakePayload(const IpcRoot& root, PayloadKind kind, const Message& msg) {
+namespace {
+ArenaRef ArenaRefOf(const Message& msg) {
+  ArenaRef ref;
+  std::memcpy(&ref, msg.payload, sizeof(ref));
+  return ref;
+}
+}  // namespace
+
+Result<std::string> TakePayload(const IpcRoot& root, PayloadKind kind, const Message& msg,
+                                ArenaMap* arenas) {
   size_t size = msg.header.payload_size;
+  if (msg.payload_in_arena()) {
+    if (arenas == nullptr) return Internal("payload in an arena this reader does not map");
+    const ArenaRef ref = ArenaRefOf(msg);
+    auto arena = arenas->Get(ref.owner);
+    if (!arena.ok()) return arena.status();
+    return (*arena)->Take(ref.slot, msg.header.call_id, msg.header.payload_size);
+  }
   if (!msg.payload_in_shm()) {
     if (size > proto::kInlinePayloadSize) return InvalidArgument("inline payload size out of range");
     return std::string(reinterpret_cast<const char*>(msg.payload), size);
@@ -115,7 +139,13 @@ Result<std::string> TakePayload(const IpcRoot& root, PayloadKind kind, const Mes
   return out;
 }
 
-void DiscardPayload(const IpcRoot& root, PayloadKind kind, const Message& msg) {
+void DiscardPayload(const IpcRoot& root, PayloadKind kind, const Message& msg,
+                    ArenaMap* arenas) {
+  if (msg.payload_in_arena() && arenas != nullptr) {
+    const ArenaRef ref = ArenaRefOf(msg);
+    if (auto arena = arenas->Get(ref.owner); arena.ok()) (*arena)->Release(ref.slot, msg.header.call_id);
+    return;
+  }
   if (msg.payload_in_shm()) RemovePayload(root, msg.header.call_id, kind);
 }
 

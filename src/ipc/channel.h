@@ -1,5 +1,7 @@
 // Message channel primitives: named FIFOs carrying fixed 1024-byte messages, with large
-// payloads in shared-memory regions (DESIGN.md §3, docs/protocol.md).
+// payloads in persistent payload arenas between native processes (ipc/payload_arena.h,
+// which states its own rules) and in shared-memory regions otherwise (DESIGN.md §3,
+// docs/protocol.md).
 //
 // Shared-memory region rules (who creates, who deletes):
 //   * The sender of a message whose payload exceeds 960 bytes creates the region
@@ -21,6 +23,7 @@
 #include "base/fd.h"
 #include "base/status.h"
 #include "ipc/ipc_root.h"
+#include "ipc/payload_arena.h"
 #include "proto/message.h"
 
 namespace nightjar::ipc {
@@ -31,11 +34,12 @@ Status MakeFifo(const std::string& path);
 // opening the write end non-blocking while nobody reads.
 Result<UniqueFd> OpenFifo(const std::string& path, int flags);
 
-// Fills msg's payload: inline when it fits, else a shm region named after
-// msg.header.call_id and `kind`. Sets payload_size and kFlagPayloadInShm.
-// Fails when the region cannot be written (errno in the message).
+// Fills msg's payload: inline when it fits; else in a slot of `arena` when one is given,
+// the payload fits a slot and a slot is free (kFlagPayloadInArena); else a shm region
+// named after msg.header.call_id and `kind` (kFlagPayloadInShm). Sets payload_size and
+// the flags. Fails when the region cannot be written (errno in the message).
 Status AttachPayload(const IpcRoot& root, PayloadKind kind, std::string_view payload,
-                     proto::Message* msg);
+                     proto::Message* msg, ArenaWriter arena = {});
 
 // Writes one whole message (atomic). Stamps send_ts_ns. Returns kUnavailable with
 // errno EAGAIN / EPIPE / ENXIO text when the pipe is full or has no reader; retries EINTR.
@@ -45,11 +49,14 @@ enum class ReadStatus { kMessage, kEof, kWouldBlock, kError };
 // Reads exactly one message (blocking or not, per the fd's mode).
 ReadStatus ReadMessage(int fd, proto::Message* msg);
 
-// Returns the message's payload (inline copy, or the shm region's contents, deleting
-// the region). Fails when the region is missing or short.
-Result<std::string> TakePayload(const IpcRoot& root, PayloadKind kind, const proto::Message& msg);
-// Deletes the message's shm region if it has one. Never fails.
-void DiscardPayload(const IpcRoot& root, PayloadKind kind, const proto::Message& msg);
+// Returns the message's payload (inline copy, the arena slot's contents, freeing the
+// slot, or the shm region's contents, deleting the region). Fails when the region or
+// slot is missing, short or not this call's, or the arena cannot be mapped.
+Result<std::string> TakePayload(const IpcRoot& root, PayloadKind kind, const proto::Message& msg,
+                                ArenaMap* arenas);
+// Frees the message's arena slot or deletes its shm region, if it has one. Never fails.
+void DiscardPayload(const IpcRoot& root, PayloadKind kind, const proto::Message& msg,
+                    ArenaMap* arenas);
 // Deletes a call's region of the given kind, if present. Never fails.
 void RemovePayload(const IpcRoot& root, uint64_t call_id, PayloadKind kind);
 

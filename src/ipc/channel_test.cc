@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <atomic>
 #include <cstring>
 #include <filesystem>
 #include <memory>
@@ -17,6 +18,7 @@
 
 #include "base/clock.h"
 #include "ipc/ipc_root.h"
+#include "ipc/payload_arena.h"
 
 namespace nightjar::ipc {
 namespace {
@@ -162,7 +164,7 @@ TEST_F(ChannelTest, MessageRoundTripsThroughFifo) {
   EXPECT_EQ(got.header.call_id, proto::CallId::Make(5, 1, 9, 12345));
   EXPECT_EQ(got.header.send_ts_ns, m.header.send_ts_ns);
   EXPECT_EQ(got.header.payload_size, proto::kInlinePayloadSize);
-  auto out = TakePayload(*root_, PayloadKind::kInput, got);
+  auto out = TakePayload(*root_, PayloadKind::kInput, got, nullptr);
   ASSERT_TRUE(out.ok());
   EXPECT_EQ(*out, body);
 }
@@ -191,7 +193,7 @@ TEST_F(ChannelTest, SmallPayloadsStayInline) {
     EXPECT_EQ(m.header.flags, 0x8000);
     EXPECT_EQ(m.header.payload_size, n);
     EXPECT_FALSE(Exists(root_->PayloadPath(100 + n, PayloadKind::kOutput)));
-    auto out = TakePayload(*root_, PayloadKind::kOutput, m);
+    auto out = TakePayload(*root_, PayloadKind::kOutput, m, nullptr);
     ASSERT_TRUE(out.ok());
     EXPECT_EQ(*out, body);
   }
@@ -211,12 +213,12 @@ TEST_F(ChannelTest, LargePayloadsGoThroughShm) {
     // The region is written once: a second attach for the same call and kind fails.
     Message dup = MsgWithId(200 + n);
     EXPECT_FALSE(AttachPayload(*root_, PayloadKind::kInput, body, &dup).ok());
-    auto out = TakePayload(*root_, PayloadKind::kInput, m);
+    auto out = TakePayload(*root_, PayloadKind::kInput, m, nullptr);
     ASSERT_TRUE(out.ok()) << out.status().message();
     EXPECT_EQ(out->size(), n);
     EXPECT_TRUE(*out == body);
     EXPECT_FALSE(Exists(path));
-    EXPECT_FALSE(TakePayload(*root_, PayloadKind::kInput, m).ok());  // consumed once
+    EXPECT_FALSE(TakePayload(*root_, PayloadKind::kInput, m, nullptr).ok());  // consumed once
   }
 }
 
@@ -226,7 +228,7 @@ TEST_F(ChannelTest, DiscardAndRemoveDeleteRegions) {
   ASSERT_TRUE(AttachPayload(*root_, PayloadKind::kInput, big, &in).ok());
   ASSERT_TRUE(AttachPayload(*root_, PayloadKind::kOutput, big, &out).ok());
   ASSERT_TRUE(AttachPayload(*root_, PayloadKind::kOutput, big, &other).ok());
-  DiscardPayload(*root_, PayloadKind::kOutput, other);
+  DiscardPayload(*root_, PayloadKind::kOutput, other, nullptr);
   EXPECT_FALSE(Exists(root_->PayloadPath(8, PayloadKind::kOutput)));
   EXPECT_TRUE(Exists(root_->PayloadPath(7, PayloadKind::kInput)));
   RemovePayload(*root_, 7, PayloadKind::kInput);
@@ -236,7 +238,7 @@ TEST_F(ChannelTest, DiscardAndRemoveDeleteRegions) {
   RemovePayload(*root_, 7, PayloadKind::kInput);  // absent: no-op
   Message inline_msg = MsgWithId(9);
   ASSERT_TRUE(AttachPayload(*root_, PayloadKind::kOutput, "x", &inline_msg).ok());
-  DiscardPayload(*root_, PayloadKind::kOutput, inline_msg);  // no region: no-op
+  DiscardPayload(*root_, PayloadKind::kOutput, inline_msg, nullptr);  // no region: no-op
   EXPECT_TRUE(fs::is_empty(root_->dir() + "/shm"));
 }
 
@@ -244,17 +246,17 @@ TEST_F(ChannelTest, TakePayloadFailsOnMissingOrShortRegion) {
   Message m = MsgWithId(11);
   m.header.flags = proto::kFlagPayloadInShm;
   m.header.payload_size = 2000;
-  EXPECT_FALSE(TakePayload(*root_, PayloadKind::kOutput, m).ok());
+  EXPECT_FALSE(TakePayload(*root_, PayloadKind::kOutput, m, nullptr).ok());
   {
     std::FILE* f = std::fopen(root_->PayloadPath(11, PayloadKind::kOutput).c_str(), "w");
     ASSERT_NE(f, nullptr);
     std::fputs("only a few bytes", f);
     std::fclose(f);
   }
-  EXPECT_FALSE(TakePayload(*root_, PayloadKind::kOutput, m).ok());
+  EXPECT_FALSE(TakePayload(*root_, PayloadKind::kOutput, m, nullptr).ok());
   Message bad = MsgWithId(12);  // inline size beyond the inline area: rejected
   bad.header.payload_size = proto::kInlinePayloadSize + 1;
-  EXPECT_FALSE(TakePayload(*root_, PayloadKind::kOutput, bad).ok());
+  EXPECT_FALSE(TakePayload(*root_, PayloadKind::kOutput, bad, nullptr).ok());
 }
 
 TEST_F(ChannelTest, PayloadKindOfMessageTypes) {
@@ -310,6 +312,158 @@ TEST_F(ChannelTest, ConcurrentWritersNeverInterleave) {
   EXPECT_EQ(bad, 0u);
   EXPECT_EQ(total, kWriters * kPerWriter);
   for (uint32_t t = 0; t < kWriters; ++t) EXPECT_EQ(next[t], kPerWriter) << "writer " << t;
+}
+
+
+// ---------------------------------------------------------------------------------------
+// Payload arenas (payload_arena.h)
+
+class ArenaTest : public ChannelTest {
+ protected:
+  std::shared_ptr<PayloadArena> MakeArena(uint64_t owner, uint32_t slots) {
+    auto a = PayloadArena::Create(root_->ArenaPath(owner), slots);
+    EXPECT_TRUE(a.ok()) << a.status().message();
+    return a.ok() ? std::shared_ptr<PayloadArena>(std::move(*a)) : nullptr;
+  }
+  Message Big(uint64_t call_id) {
+    Message m = proto::MakeMessage(MessageType::kInvoke);
+    m.header.call_id = call_id;
+    return m;
+  }
+};
+
+TEST_F(ArenaTest, PayloadTravelsThroughASlotAndTheSlotIsFreedByItsReader) {
+  auto arena = MakeArena(7, 4);
+  ArenaMap readers(*root_);  // maps arena 7 from its file, as another process would
+  for (size_t n : {size_t{961}, size_t{1024}, size_t{16 * 1024}, size_t{PayloadArena::kSlotBytes}}) {
+    Message m = Big(100 + n);
+    const std::string body = Pattern(n, static_cast<uint32_t>(n));
+    ASSERT_TRUE(AttachPayload(*root_, PayloadKind::kInput, body, &m, {arena.get(), 7}).ok());
+    EXPECT_TRUE(m.payload_in_arena());
+    EXPECT_FALSE(m.payload_in_shm());
+    EXPECT_FALSE(Exists(root_->PayloadPath(m.header.call_id, PayloadKind::kInput)));
+    EXPECT_EQ(arena->Used(), 1u);
+    auto out = TakePayload(*root_, PayloadKind::kInput, m, &readers);
+    ASSERT_TRUE(out.ok()) << out.status().message();
+    EXPECT_EQ(*out, body);
+    EXPECT_EQ(arena->Used(), 0u);
+    // Consumed once: the slot no longer holds this call's payload.
+    EXPECT_FALSE(TakePayload(*root_, PayloadKind::kInput, m, &readers).ok());
+  }
+}
+
+TEST_F(ArenaTest, FallsBackToARegionWhenFullOrTooBig) {
+  auto arena = MakeArena(3, 2);
+  ArenaMap readers(*root_);
+  std::vector<Message> held;
+  for (uint64_t id = 1; id <= 3; ++id) {
+    Message m = Big(id);
+    ASSERT_TRUE(AttachPayload(*root_, PayloadKind::kInput, Pattern(2000, 1), &m, {arena.get(), 3}).ok());
+    held.push_back(m);
+  }
+  EXPECT_TRUE(held[0].payload_in_arena());
+  EXPECT_TRUE(held[1].payload_in_arena());
+  EXPECT_TRUE(held[2].payload_in_shm());  // both slots in use
+  Message huge = Big(9);
+  ASSERT_TRUE(AttachPayload(*root_, PayloadKind::kInput,
+                            Pattern(PayloadArena::kSlotBytes + 1, 2), &huge, {arena.get(), 3}).ok());
+  EXPECT_TRUE(huge.payload_in_shm());
+  for (const Message& m : held) {
+    auto out = TakePayload(*root_, PayloadKind::kInput, m, &readers);
+    ASSERT_TRUE(out.ok());
+    EXPECT_EQ(*out, Pattern(2000, 1));
+  }
+  EXPECT_TRUE(TakePayload(*root_, PayloadKind::kInput, huge, &readers).ok());
+  EXPECT_EQ(arena->Used(), 0u);
+}
+
+TEST_F(ArenaTest, DiscardFreesOnlyTheSlotOfThatCall) {
+  auto arena = MakeArena(5, 1);
+  ArenaMap readers(*root_);
+  Message a = Big(11);
+  ASSERT_TRUE(AttachPayload(*root_, PayloadKind::kInput, Pattern(3000, 3), &a, {arena.get(), 5}).ok());
+  DiscardPayload(*root_, PayloadKind::kInput, a, &readers);
+  EXPECT_EQ(arena->Used(), 0u);
+  // The slot is reused by call 12; a late discard of call 11 must not free it.
+  Message b = Big(12);
+  ASSERT_TRUE(AttachPayload(*root_, PayloadKind::kInput, Pattern(3000, 4), &b, {arena.get(), 5}).ok());
+  ASSERT_TRUE(b.payload_in_arena());
+  DiscardPayload(*root_, PayloadKind::kInput, a, &readers);
+  EXPECT_FALSE(TakePayload(*root_, PayloadKind::kInput, a, &readers).ok());
+  auto out = TakePayload(*root_, PayloadKind::kInput, b, &readers);
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(*out, Pattern(3000, 4));
+}
+
+TEST_F(ArenaTest, ForgedReferencesAreRefused) {
+  auto arena = MakeArena(6, 2);
+  ArenaMap readers(*root_);
+  Message m = Big(21);
+  ASSERT_TRUE(AttachPayload(*root_, PayloadKind::kInput, Pattern(1500, 5), &m, {arena.get(), 6}).ok());
+  ArenaRef ref;
+  std::memcpy(&ref, m.payload, sizeof(ref));
+  Message bad = m;  // slot out of range
+  ArenaRef r2 = ref;
+  r2.slot = 99;
+  std::memcpy(bad.payload, &r2, sizeof(r2));
+  EXPECT_FALSE(TakePayload(*root_, PayloadKind::kInput, bad, &readers).ok());
+  bad = m;  // size over a slot
+  bad.header.payload_size = PayloadArena::kSlotBytes + 1;
+  EXPECT_FALSE(TakePayload(*root_, PayloadKind::kInput, bad, &readers).ok());
+  bad = m;  // another call's id
+  bad.header.call_id = 22;
+  EXPECT_FALSE(TakePayload(*root_, PayloadKind::kInput, bad, &readers).ok());
+  bad = m;  // an owner with no arena
+  r2 = ref;
+  r2.owner = 12345;
+  std::memcpy(bad.payload, &r2, sizeof(r2));
+  EXPECT_FALSE(TakePayload(*root_, PayloadKind::kInput, bad, &readers).ok());
+  EXPECT_FALSE(TakePayload(*root_, PayloadKind::kInput, m, nullptr).ok());  // reader without arenas
+  auto out = TakePayload(*root_, PayloadKind::kInput, m, &readers);  // the real one still works
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(*out, Pattern(1500, 5));
+}
+
+TEST_F(ArenaTest, MalformedArenaFilesAreRefused) {
+  const std::string path = root_->ArenaPath(8);
+  {
+    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600));
+    ASSERT_TRUE(fd.valid());
+    ASSERT_EQ(::ftruncate(fd.get(), 4096 + PayloadArena::kSlotBytes), 0);  // no magic
+  }
+  EXPECT_FALSE(PayloadArena::Map(path).ok());
+  EXPECT_FALSE(PayloadArena::Map(root_->ArenaPath(9)).ok());  // missing
+  EXPECT_FALSE(PayloadArena::Create(path, 1).ok());           // exists
+  EXPECT_FALSE(PayloadArena::Create(root_->ArenaPath(10), 0).ok());
+}
+
+// Writers claim slots from several threads (the engine's arena is shared by its loops)
+// while readers free them: every payload arrives intact, and no slot is lost.
+TEST_F(ArenaTest, ConcurrentWritersAndReadersLoseNothing) {
+  auto arena = MakeArena(0, 8);
+  ArenaMap readers(*root_);
+  constexpr int kThreads = 4, kPerThread = 2000;
+  std::atomic<int> bad{0}, fallbacks{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        Message m = Big((static_cast<uint64_t>(t + 1) << 32) | static_cast<uint64_t>(i + 1));
+        const std::string body = Pattern(1000 + (i % 7) * 900, static_cast<uint32_t>(t * 7919 + i));
+        if (!AttachPayload(*root_, PayloadKind::kInput, body, &m, {arena.get(), 0}).ok()) {
+          ++bad;
+          continue;
+        }
+        if (!m.payload_in_arena()) ++fallbacks;
+        auto out = TakePayload(*root_, PayloadKind::kInput, m, &readers);
+        if (!out.ok() || *out != body) ++bad;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(bad.load(), 0);
+  EXPECT_EQ(fallbacks.load(), 0);  // 4 threads never hold more than 8 slots
+  EXPECT_EQ(arena->Used(), 0u);
 }
 
 }  // namespace

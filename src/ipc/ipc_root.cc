@@ -71,6 +71,10 @@ std::string IpcRoot::PayloadPath(uint64_t call_id, PayloadKind kind) const {
   return dir_ + buf;
 }
 
+std::string IpcRoot::ArenaPath(uint64_t owner) const {
+  return dir_ + "/shm/arena-" + std::to_string(owner);
+}
+
 void IpcRoot::RemoveAll() const {
   std::error_code ec;
   std::filesystem::remove_all(dir_, ec);

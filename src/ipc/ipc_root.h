@@ -8,6 +8,8 @@
 //   <dir>/ch-<channel>.out    FIFO: worker -> engine
 //   <dir>/shm/<call id>.in    payload region: a call's input, when over 960 bytes
 //   <dir>/shm/<call id>.out   payload region: a call's output, when over 960 bytes
+//   <dir>/shm/arena-<channel> payload arena of a native worker's channel; arena-0 is the
+//                             engine's (ipc/payload_arena.h)
 //   <dir>/functions           function directory: one "<id> <name>" line per function
 //   <dir>/launcher.sock       Unix seqpacket socket: launchers <-> engine
 // Thread rule: immutable after construction; any thread.
@@ -39,6 +41,8 @@ class IpcRoot {
   const std::string& dir() const { return dir_; }
   std::string FifoPath(uint64_t channel, FifoEnd end) const;
   std::string PayloadPath(uint64_t call_id, PayloadKind kind) const;
+  // The payload arena of `owner` (a channel id; 0 = the engine's).
+  std::string ArenaPath(uint64_t owner) const;
   std::string FunctionDirectoryPath() const { return dir_ + "/functions"; }
   std::string LauncherSocketPath() const { return dir_ + "/launcher.sock"; }
 

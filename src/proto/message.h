@@ -5,7 +5,9 @@
 // cache line) followed by 960 bytes of inline payload. 1024 <= PIPE_BUF, so a write of
 // one message is atomic and many writers may share one pipe without framing or locks.
 // Payloads larger than kInlinePayloadSize travel in a shared-memory region (flag
-// kFlagPayloadInShm; see ipc/channel.h for who creates and who deletes it).
+// kFlagPayloadInShm) or, between native processes, in a slot of the sender's persistent
+// payload arena (kFlagPayloadInArena); see ipc/channel.h for who creates and who deletes
+// them.
 //
 // All fields are fixed-width little-endian integers (x86-64 and aarch64 are both
 // little-endian; the static_asserts below pin the layout). No bitfields.
@@ -70,6 +72,13 @@ const char* CallStatusName(CallStatus s);
 
 inline constexpr uint16_t kFlagPayloadInShm = 1 << 0;   // payload lives in a shm region
 inline constexpr uint16_t kFlagOffCpuMeasured = 1 << 1;  // kComplete: off_cpu_us is valid
+// The payload lives in a slot of its sender's payload arena; the inline payload bytes hold
+// the ipc::ArenaRef (ipc/payload_arena.h). Only native (C/C++) workers and the engine read
+// or write arenas; the engine never sends one to another runtime.
+inline constexpr uint16_t kFlagPayloadInArena = 1 << 2;
+// kDispatch: whoever reads this call's completion reads arenas, so the callee may answer
+// with kFlagPayloadInArena. Set by the engine only.
+inline constexpr uint16_t kFlagReplyArenaOk = 1 << 3;
 
 // 64-byte header. Field order keeps every field naturally aligned.
 struct MessageHeader {
@@ -97,6 +106,7 @@ struct Message {
   MessageType type() const { return static_cast<MessageType>(header.type); }
   CallStatus call_status() const { return static_cast<CallStatus>(header.status); }
   bool payload_in_shm() const { return (header.flags & kFlagPayloadInShm) != 0; }
+  bool payload_in_arena() const { return (header.flags & kFlagPayloadInArena) != 0; }
 };
 
 static_assert(sizeof(MessageHeader) == kHeaderSize, "header must be one cache line");

@@ -58,7 +58,7 @@ nj_status ToNjStatus(CallStatus s) { return static_cast<nj_status>(s); }
 class WorkerHost {
  public:
   explicit WorkerHost(const WorkerOptions& options)
-      : options_(options), root_(ipc::IpcRoot::Attach(options.ipc_dir)) {}
+      : options_(options), root_(ipc::IpcRoot::Attach(options.ipc_dir)), arenas_(root_) {}
 
   Status Init();
   int Serve();
@@ -80,6 +80,9 @@ class WorkerHost {
 
   const WorkerOptions& options_;
   ipc::IpcRoot root_;
+  ipc::ArenaMap arenas_;  // the arenas payloads arrive in (callers', callees', the engine's)
+  // Our own arena, made by the engine with our channel; null: payloads go in regions.
+  std::unique_ptr<ipc::PayloadArena> arena_;
   UniqueFd in_;
   UniqueFd out_;
   proto::FunctionDirectory directory_;
@@ -151,6 +154,9 @@ Status WorkerHost::Init() {
   if (!out.ok()) return out.status();
   out_ = std::move(*out);
   if (::fcntl(out_.get(), F_SETFL, 0) != 0) return Status::FromErrno("fcntl output fifo");
+  if (auto arena = ipc::PayloadArena::Map(root_.ArenaPath(options_.channel)); arena.ok()) {
+    arena_ = std::move(*arena);
+  }
 
   std::ifstream dir_file(root_.FunctionDirectoryPath());
   std::stringstream text;
@@ -198,7 +204,7 @@ int WorkerHost::Serve() {
       case MessageType::kComplete:
         // A completion for a child call we stopped waiting for (the engine already
         // answered it with a timeout, or the parent call ended): drop it.
-        ipc::DiscardPayload(root_, PayloadKind::kOutput, msg);
+        ipc::DiscardPayload(root_, PayloadKind::kOutput, msg, &arenas_);
         break;
       default:
         NJ_LOG(kWarning) << "unexpected message type " << msg.header.type;
@@ -214,7 +220,7 @@ void WorkerHost::RunOrSkip(const Message& dispatch) {
     RunCall(dispatch);
     return;
   }
-  ipc::DiscardPayload(root_, PayloadKind::kInput, dispatch);
+  ipc::DiscardPayload(root_, PayloadKind::kInput, dispatch, &arenas_);
   nj_call call;
   call.options = &options_;
   call.call_id = dispatch.header.call_id;
@@ -233,7 +239,7 @@ void WorkerHost::RunCall(const Message& dispatch) {
   call.options = &options_;
   call.call_id = dispatch.header.call_id;
   call.deadline_ns = dispatch.header.deadline_ns;
-  auto input = ipc::TakePayload(root_, PayloadKind::kInput, dispatch);
+  auto input = ipc::TakePayload(root_, PayloadKind::kInput, dispatch, &arenas_);
   nj_status st;
   if (!input.ok()) {
     st = NJ_ERR_INTERNAL;
@@ -268,7 +274,11 @@ void WorkerHost::Complete(const Message& dispatch, nj_call& call, nj_status st) 
     last_measured_ns_ = now;
   }
   const std::string& body = st == NJ_OK ? call.output : call.error;
-  if (Status s = ipc::AttachPayload(root_, PayloadKind::kOutput, body, &done); !s.ok()) {
+  // The arena only when whoever reads the answer maps arenas (the engine says so).
+  const ipc::ArenaWriter arena = (dispatch.header.flags & proto::kFlagReplyArenaOk) != 0
+                                     ? ipc::ArenaWriter{arena_.get(), options_.channel}
+                                     : ipc::ArenaWriter{};
+  if (Status s = ipc::AttachPayload(root_, PayloadKind::kOutput, body, &done, arena); !s.ok()) {
     done.header.status = static_cast<uint16_t>(CallStatus::kInternal);
     std::string why = "worker could not write the call's output: " + s.message();
     (void)ipc::AttachPayload(root_, PayloadKind::kOutput, why, &done);
@@ -277,7 +287,7 @@ void WorkerHost::Complete(const Message& dispatch, nj_call& call, nj_status st) 
     // Hop 3 done; the engine only needs the accounting copy, off the critical path.
     Message notice = done;
     notice.header.type = static_cast<uint16_t>(MessageType::kCompleteNotice);
-    notice.header.flags &= ~proto::kFlagPayloadInShm;
+    notice.header.flags &= ~(proto::kFlagPayloadInShm | proto::kFlagPayloadInArena);
     notice.header.payload_size = 0;
     (void)ipc::WriteMessage(out_.get(), &notice);
     return;
@@ -314,9 +324,13 @@ nj_status WorkerHost::Invoke(nj_call* call, const char* name, const void* input,
   msg.header.worker_id = static_cast<uint16_t>(options_.worker_id);
   msg.header.reply_channel = options_.channel;
   std::string_view in(static_cast<const char*>(input), input ? size : 0);
-  if (!ipc::AttachPayload(root_, PayloadKind::kInput, in, &msg).ok()) return NJ_ERR_INTERNAL;
+  // The engine moves it to a region if the callee runs in another runtime.
+  if (!ipc::AttachPayload(root_, PayloadKind::kInput, in, &msg,
+                          {arena_.get(), options_.channel}).ok()) {
+    return NJ_ERR_INTERNAL;
+  }
   if (!ipc::WriteMessage(out_.get(), &msg).ok()) {
-    ipc::DiscardPayload(root_, PayloadKind::kInput, msg);
+    ipc::DiscardPayload(root_, PayloadKind::kInput, msg, &arenas_);
     return NJ_ERR_UNAVAILABLE;
   }
   call->children.emplace(msg.header.call_id, nj_call::Child{});
@@ -357,10 +371,10 @@ bool WorkerHost::ReadAndRoute(nj_call* call) {
   auto it = call->children.find(msg.header.call_id);
   if (it == call->children.end() || it->second.done) {
     // Duplicate (engine timeout raced the callee's direct answer) or stale: drop.
-    ipc::DiscardPayload(root_, PayloadKind::kOutput, msg);
+    ipc::DiscardPayload(root_, PayloadKind::kOutput, msg, &arenas_);
     return true;
   }
-  auto payload = ipc::TakePayload(root_, PayloadKind::kOutput, msg);
+  auto payload = ipc::TakePayload(root_, PayloadKind::kOutput, msg, &arenas_);
   it->second.done = true;
   if (payload.ok()) {
     it->second.status = msg.call_status();
