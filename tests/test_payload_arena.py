@@ -135,3 +135,22 @@ def worker_busy(d) -> bool:
     r = nj.request(d, "GET", "/status")
     f = json.loads(r.body)["engines"][0]["functions"][0]
     return f["workers"]["running"] == 1
+
+
+def test_a_dead_workers_arena_goes_with_it(tmp_path):
+    # The arena of a worker that died is removed once none of its slots is in use (here at
+    # once: the crash happens while nothing is held), so arenas do not pile up as workers
+    # come and go.
+    fns = [nj.function("crash", min_workers=1, max_workers=1), nj.function("echo", min_workers=1,
+                                                                          max_workers=1)]
+    with nj.nightjar_up(tmp_path, functions=fns) as d:
+        before = set(arenas(d))
+        assert len(before) == 3, before  # the engine's, crash's and echo's
+        for _ in range(3):
+            r = call(d, "crash", b"crash")
+            assert r.status == 502, r.summary()
+            expect(call(d, "crash", b"x" * 2000), 200, b"alive", dep=d)  # the replacement
+        nj.wait_until(lambda: len(arenas(d)) == 3, 5, f"dead workers' arenas to go: {arenas(d)}")
+        now = set(arenas(d))
+        assert "arena-0" in now and len(now - before) == 1, (before, now)
+        assert_nothing_held(d)
