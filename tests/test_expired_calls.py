@@ -67,7 +67,7 @@ def test_abandoned_running_call_does_not_feed_the_estimate(tmp_path):
         # This call waits for the abandoned one to finish, then runs.
         expect(call(d, "slow", b"10"), 200, b"slept 10ms", dep=d)
         s = status(d)["slow"]
-        assert s["calls"] == {"ok": 4, "failed": 0, "timed_out": 1}, s
+        assert s["calls"] == {"ok": 4, "failed": 0, "timed_out": 1, "direct": 0}, s
         assert s["running_time_ms"] < 200, s
 
 
@@ -115,5 +115,5 @@ def test_prefetched_call_that_expires_is_skipped(tmp_path):
         expect(call(d, "slow", b"0"), 200, b"slept 0ms", dep=d)
         assert time.monotonic() - start < 2.0, "the worker ran the expired call"
         s = status(d)["slow"]
-        assert s["calls"] == {"ok": 7, "failed": 0, "timed_out": 1}, s
+        assert s["calls"] == {"ok": 7, "failed": 0, "timed_out": 1, "direct": 0}, s
         assert s["queued"] == 0 and s["workers"]["running"] == 0, s

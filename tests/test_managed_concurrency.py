@@ -56,7 +56,7 @@ def test_status_reports_pool_queue_target_and_counters(tmp_path):
         expect(call(d, "fail", b""), 502, dep=d)
         expect(call(d, "slow", b"1000", {"X-Nightjar-Timeout-Ms": "100"}), 504, dep=d)
         s = status(d)
-        assert s["echo"]["calls"] == {"ok": 5, "failed": 0, "timed_out": 0}, s["echo"]
+        assert s["echo"]["calls"] == {"ok": 5, "failed": 0, "timed_out": 0, "direct": 0}, s["echo"]
         assert s["fail"]["calls"]["failed"] == 1, s["fail"]
         assert s["slow"]["calls"]["timed_out"] == 1, s["slow"]
         echo = s["echo"]

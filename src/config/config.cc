@@ -198,6 +198,15 @@ std::string ReadString(const YAML::Node& node, const std::string& path) {
   return node.Scalar();
 }
 
+// true or false, exactly (YAML 1.2's core schema; not yes/no/on/off, which YAML 1.1
+// readers take as booleans and others as strings).
+bool ReadBool(const YAML::Node& node, const std::string& path) {
+  const std::string s = ReadString(node, path);
+  if (s == "true") return true;
+  if (s != "false") Fail(path, "expected true or false, got " + Quote(s), node);
+  return false;
+}
+
 std::string ReadNonEmptyString(const YAML::Node& node, const std::string& path) {
   std::string s = ReadString(node, path);
   if (s.empty()) Fail(path, "must not be empty", node);
@@ -330,6 +339,7 @@ void ParseEngine(const YAML::Node& node, EngineConfig& e) {
           {"prefetch_max_us",
            [&](auto& v, auto& p) { e.prefetch_max_us = ReadI64(v, p, 0, 1'000'000); }},
           {"worker_nice", [&](auto& v, auto& p) { e.worker_nice = ReadInt(v, p, 0, 19); }},
+          {"direct_dispatch", [&](auto& v, auto& p) { e.direct_dispatch = ReadBool(v, p); }},
           {"isolation", [&](auto& v, auto& p) { e.isolation = ReadIsolation(v, p); }},
           {"runc",
            [&](auto& v, auto& p) {

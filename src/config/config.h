@@ -100,6 +100,10 @@ struct EngineConfig {
   // Prefetch: a running worker is sent its next call ahead of time when the function's
   // calls run for at most this long (0 = never). 0..1000000 us.
   int64_t prefetch_max_us = 2'000;
+  // Internal calls between native (C/C++) functions go caller -> idle callee directly when
+  // one is offered (2 hops, docs/architecture.md "Direct dispatch"); false: always through
+  // the engine (3 hops), for comparison.
+  bool direct_dispatch = true;
   // Workers run this much nicer than the engine (0..19), so the engine's I/O threads win
   // the CPU when both want it (DESIGN.md §5).
   int worker_nice = 0;

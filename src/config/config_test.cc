@@ -78,6 +78,7 @@ engine:
   gateway: gw.internal:9091
   cpu_limit: 16
   prefetch_max_us: 500
+  direct_dispatch: false
   worker_nice: 5
 functions:
   - name: echo
@@ -109,6 +110,7 @@ functions:
   EXPECT_EQ(c.engine.gateway, "gw.internal:9091");
   EXPECT_EQ(c.engine.cpu_limit, 16u);
   EXPECT_EQ(c.engine.prefetch_max_us, 500);
+  EXPECT_FALSE(c.engine.direct_dispatch);
   EXPECT_EQ(c.engine.worker_nice, 5);
 
   ASSERT_EQ(c.functions.size(), 2u);
@@ -156,6 +158,7 @@ TEST_F(ConfigTest, DefaultsWhenSectionsOmitted) {
   EXPECT_EQ(c.engine.gateway, "127.0.0.1:10007");
   EXPECT_EQ(c.engine.cpu_limit, 0u);  // the CPUs this process may run on
   EXPECT_EQ(c.engine.prefetch_max_us, 2000);
+  EXPECT_TRUE(c.engine.direct_dispatch);
   EXPECT_EQ(c.engine.worker_nice, 0);
 
   ASSERT_EQ(c.functions.size(), 1u);
@@ -499,6 +502,8 @@ INSTANTIATE_TEST_SUITE_P(
                   "engine.cpu_limit: expected an unsigned integer, got \"-1\""},
         Rejection{"WorkerNiceTooBig", WithSection("engine: {worker_nice: 20}\n"),
                   "engine.worker_nice: must be between 0 and 19, got 20"},
+        Rejection{"DirectDispatchNotBool", WithSection("engine: {direct_dispatch: yes}\n"),
+                  "engine.direct_dispatch: expected true or false, got \"yes\""},
         Rejection{"PrefetchTooBig", WithSection("engine: {prefetch_max_us: 1000001}\n"),
                   "engine.prefetch_max_us: must be between 0 and 1000000, got 1000001"},
         Rejection{"Int64Overflow",

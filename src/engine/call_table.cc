@@ -41,6 +41,14 @@ bool CallTable::MarkDispatched(uint64_t call_id, uint64_t callee_channel, int64_
   return true;
 }
 
+bool CallTable::MarkReturned(uint64_t call_id, uint64_t callee_channel) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = calls_.find(call_id);
+  if (it == calls_.end() || it->second->callee_channel != callee_channel) return false;
+  it->second->callee_channel = 0;
+  return true;
+}
+
 bool CallTable::Contains(uint64_t call_id) {
   std::lock_guard<std::mutex> lock(mu_);
   return calls_.count(call_id) != 0;

@@ -49,6 +49,9 @@ class CallTable {
   // deadline has passed (the deadline timer answers it: expired calls never dispatch).
   bool MarkDispatched(uint64_t call_id, uint64_t callee_channel, int64_t now_ns,
                       proto::Message* out);
+  // A call sent ahead to `callee_channel` came back (kDispatchReturned): it is not
+  // dispatched any more. False if absent or dispatched elsewhere.
+  bool MarkReturned(uint64_t call_id, uint64_t callee_channel);
   bool Contains(uint64_t call_id);
   std::vector<std::unique_ptr<CallRecord>> TakeAll();
   size_t size();

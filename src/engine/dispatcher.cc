@@ -56,11 +56,14 @@ void Dispatcher::MarkBusyLocked(WorkerChannel* w, uint64_t call_id, int64_t now_
   w->children_ns = 0;
   w->abandoned = false;
   w->back_to_back = false;
+  w->claim_unconfirmed = false;
   ++busy_;
 }
 
 bool Dispatcher::EndCallLocked(WorkerChannel* w, int64_t now_ns, bool completed,
                                const CallReport& report) {
+  // A direct call's claim stays on the board until the call ends (no-op for others).
+  if (board_ != nullptr && w->board_slot >= 0) board_->Reset(w->board_slot, w->current_call);
   // A call taken straight after the previous one: the slot's idle time in between.
   if (w->back_to_back && report.sent_ns > 0 && report.processing_ns >= 0) {
     handoff_.Record(report.sent_ns - report.processing_ns - w->prev_end_ns);
@@ -108,7 +111,7 @@ std::shared_ptr<WorkerChannel> Dispatcher::PrefetchTargetLocked(int64_t now_ns) 
   const std::shared_ptr<WorkerChannel>* best = nullptr;
   for (auto& w : workers_) {
     if (w->state != WorkerChannel::State::kBusy || w->next_call != 0 || w->children > 0 ||
-        w->abandoned) {
+        w->abandoned || w->claim_unconfirmed) {
       continue;
     }
     if (best == nullptr || w->dispatch_ns < (*best)->dispatch_ns) best = &w;
@@ -127,17 +130,18 @@ Dispatcher::AdmitResult Dispatcher::Admit(uint64_t call_id, int64_t now_ns, Assi
   }
   // Queued first, so the target's drain term counts this call among those waiting.
   pending_.push_back(call_id);
-  if (!idle_.empty() && CanRunMoreLocked(now_ns)) {
+  std::shared_ptr<WorkerChannel> w;
+  if (!idle_.empty() && CanRunMoreLocked(now_ns) && (w = PopIdleLocked(now_ns)) != nullptr &&
+      CanRunMoreLocked(now_ns)) {
     // The head, normally this call. A head already answered is caught when its
     // DISPATCH is refused (Engine::SendDispatch).
     uint64_t id = pending_.front();
     pending_.pop_front();
-    std::shared_ptr<WorkerChannel> w = std::move(idle_.back());
-    idle_.pop_back();
     MarkBusyLocked(w.get(), id, now_ns);
     *out = Assignment{std::move(w), id, false};
     return AdmitResult::kDispatchNow;
   }
+  if (w != nullptr) MakeIdleLocked(w, now_ns);  // claims on the way used up the target
   PrefetchLocked(
       now_ns, [](uint64_t) { return true; }, out);
   return AdmitResult::kQueued;
@@ -169,6 +173,18 @@ void Dispatcher::OnCallAbandoned(WorkerChannel* w, uint64_t call) {
   }
 }
 
+bool Dispatcher::OnPrefetchReturned(WorkerChannel* w, uint64_t call_id, bool live) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (w->state != WorkerChannel::State::kBusy || w->next_call != call_id || call_id == 0) {
+    return false;
+  }
+  if (!w->next_abandoned) --prefetched_;
+  w->next_call = 0;
+  w->next_abandoned = false;
+  if (live) pending_.push_front(call_id);  // it was at the head when it was sent ahead
+  return true;
+}
+
 bool Dispatcher::Withdraw(uint64_t call_id) {
   std::lock_guard<std::mutex> lock(mu_);
   // Calls usually expire in arrival order (most share their function's timeout), so the
@@ -182,6 +198,15 @@ bool Dispatcher::Withdraw(uint64_t call_id) {
 void Dispatcher::AddStarting(std::shared_ptr<WorkerChannel> w) {
   std::lock_guard<std::mutex> lock(mu_);
   w->state = WorkerChannel::State::kStarting;
+  w->board_slot = -1;
+  w->offered = false;
+  for (size_t i = 0; i < board_slot_used_.size(); ++i) {
+    if (!board_slot_used_[i]) {
+      board_slot_used_[i] = true;
+      w->board_slot = static_cast<int>(i);
+      break;
+    }
+  }
   workers_.push_back(std::move(w));
 }
 
@@ -200,6 +225,7 @@ uint64_t Dispatcher::RemoveWorker(WorkerChannel* w, int64_t now_ns, uint64_t* pr
     if (w->children > 0 || w->abandoned) --blocked_;
     if (!w->abandoned) estimator_.OnCompletion(now_ns, now_ns - w->dispatch_ns);
   }
+  FreeBoardSlotLocked(w);
   w->state = WorkerChannel::State::kDead;
   w->current_call = 0;
   w->children = 0;
@@ -242,6 +268,11 @@ std::vector<std::shared_ptr<WorkerChannel>> Dispatcher::TakeIdleToReap(int64_t n
          now_ns - idle_.front()->idle_since_ns > options_.idle_timeout_ms * kMs) {
     std::shared_ptr<WorkerChannel> w = idle_.front();
     idle_.erase(idle_.begin());
+    if (uint64_t claim = TakeBackOfferLocked(w.get())) {
+      MarkClaimedLocked(w.get(), claim, now_ns);  // a caller just gave it work: not idle
+      continue;
+    }
+    FreeBoardSlotLocked(w.get());
     w->state = WorkerChannel::State::kDead;
     workers_.erase(std::remove(workers_.begin(), workers_.end(), w), workers_.end());
     out.push_back(std::move(w));
@@ -276,6 +307,131 @@ std::vector<uint64_t> Dispatcher::DrainQueue() {
   return out;
 }
 
+void Dispatcher::SetBoard(std::unique_ptr<ipc::DispatchBoard> board) {
+  std::lock_guard<std::mutex> lock(mu_);
+  board_slot_used_.assign(board ? board->slots() : 0, false);
+  board_ = std::move(board);
+}
+
+std::shared_ptr<WorkerChannel> Dispatcher::PopIdleLocked(int64_t now_ns) {
+  while (!idle_.empty()) {
+    std::shared_ptr<WorkerChannel> w = std::move(idle_.back());
+    idle_.pop_back();
+    if (uint64_t claim = TakeBackOfferLocked(w.get())) {
+      MarkClaimedLocked(w.get(), claim, now_ns);
+      continue;
+    }
+    return w;
+  }
+  return nullptr;
+}
+
+uint64_t Dispatcher::TakeBackOfferLocked(WorkerChannel* w) {
+  if (!w->offered) return 0;
+  w->offered = false;
+  --offered_;
+  return board_->Revoke(static_cast<uint32_t>(w->board_slot));
+}
+
+void Dispatcher::MarkClaimedLocked(WorkerChannel* w, uint64_t claim, int64_t now_ns) {
+  estimator_.OnArrival(now_ns);
+  MarkBusyLocked(w, claim, now_ns);
+  w->claim_unconfirmed = true;
+}
+
+void Dispatcher::OfferLocked(WorkerChannel* w, int64_t now_ns) {
+  if (board_ == nullptr || w->board_slot < 0 || w->offered || !pending_.empty()) return;
+  if (managed_ && static_cast<uint32_t>(busy_ - blocked_ + offered_) >= TargetLocked(now_ns)) {
+    return;
+  }
+  if (board_->Offer(static_cast<uint32_t>(w->board_slot), w->channel())) {
+    w->offered = true;
+    ++offered_;
+  }
+}
+
+void Dispatcher::BalanceOffersLocked(int64_t now_ns) {
+  if (board_ == nullptr) return;
+  // Too many offers for the target (it fell, or calls queue): take back the coldest.
+  const bool queued = !pending_.empty();
+  for (size_t i = 0; i < idle_.size() && offered_ > 0;) {
+    const uint32_t room = TargetLocked(now_ns);
+    const bool over = managed_ && static_cast<uint32_t>(busy_ - blocked_ + offered_) > room;
+    if (!queued && !over) break;
+    WorkerChannel* w = idle_[i].get();
+    if (!w->offered) {
+      ++i;
+      continue;
+    }
+    if (uint64_t claim = TakeBackOfferLocked(w)) {
+      std::shared_ptr<WorkerChannel> keep = std::move(idle_[i]);
+      idle_.erase(idle_.begin() + static_cast<std::ptrdiff_t>(i));
+      MarkClaimedLocked(keep.get(), claim, now_ns);
+      continue;
+    }
+    ++i;
+  }
+  for (auto it = idle_.rbegin(); it != idle_.rend(); ++it) OfferLocked(it->get(), now_ns);
+}
+
+void Dispatcher::MakeIdleLocked(const std::shared_ptr<WorkerChannel>& w, int64_t now_ns) {
+  w->state = WorkerChannel::State::kIdle;
+  w->current_call = 0;
+  w->idle_since_ns = now_ns;
+  idle_.push_back(w);
+  OfferLocked(w.get(), now_ns);
+}
+
+void Dispatcher::FreeBoardSlotLocked(WorkerChannel* w) {
+  if (board_ == nullptr || w->board_slot < 0) return;
+  const auto slot = static_cast<uint32_t>(w->board_slot);
+  if (w->offered) {
+    w->offered = false;
+    --offered_;
+  }
+  // Whatever the slot holds -- an offer, or a claim the engine will answer with kWorkerDied
+  // when the caller's notice names this dead worker -- it is the engine's again.
+  if (uint64_t claim = board_->Revoke(slot)) board_->Reset(slot, claim);
+  board_slot_used_[slot] = false;
+  w->board_slot = -1;
+}
+
+bool Dispatcher::OnDirectClaim(WorkerChannel* w, uint64_t call_id, int64_t now_ns) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (w->state == WorkerChannel::State::kBusy && w->current_call == call_id) {
+    w->claim_unconfirmed = false;  // the caller wrote its DISPATCH before this notice
+    return true;
+  }
+  if (w->state != WorkerChannel::State::kIdle || !w->offered ||
+      board_->Word(static_cast<uint32_t>(w->board_slot)) != call_id) {
+    return false;
+  }
+  auto it = std::find_if(idle_.begin(), idle_.end(),
+                         [w](const std::shared_ptr<WorkerChannel>& p) { return p.get() == w; });
+  if (it == idle_.end()) return false;
+  idle_.erase(it);
+  w->offered = false;
+  --offered_;
+  estimator_.OnArrival(now_ns);
+  MarkBusyLocked(w, call_id, now_ns);
+  return true;
+}
+
+std::vector<std::pair<std::shared_ptr<WorkerChannel>, uint64_t>> Dispatcher::ClaimsOf(
+    uint32_t worker_id) {
+  std::vector<std::pair<std::shared_ptr<WorkerChannel>, uint64_t>> out;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (board_ == nullptr) return out;
+  for (auto& w : workers_) {
+    if (w->board_slot < 0) continue;
+    const uint64_t word = board_->Word(static_cast<uint32_t>(w->board_slot));
+    if (word >= ipc::DispatchBoard::kClaimFloor && proto::CallId::ClientId(word) == worker_id) {
+      out.emplace_back(w, word);
+    }
+  }
+  return out;
+}
+
 Dispatcher::Stats Dispatcher::GetStats(int64_t now_ns) {
   std::lock_guard<std::mutex> lock(mu_);
   Stats s;
@@ -283,6 +439,7 @@ Dispatcher::Stats Dispatcher::GetStats(int64_t now_ns) {
     if (w->state == WorkerChannel::State::kStarting) ++s.starting;
   }
   s.idle = static_cast<int>(idle_.size());
+  s.offered = offered_;
   s.busy = busy_;
   s.blocked = blocked_;
   s.prefetched = static_cast<size_t>(prefetched_);

@@ -21,6 +21,12 @@
 //     requested when calls wait, none is idle or starting, and the effective pool is
 //     below the target (max_workers when unmanaged) -- at most one request per spawn
 //     interval. Workers above min_workers that stay idle past the idle timeout are reaped.
+//   * Direct dispatch (ipc/dispatch_board.h, docs/architecture.md): idle workers of a
+//     function with a board are offered there while nothing is queued and the target
+//     allows, so a native caller can claim one and send it the call itself. Every use of
+//     an idle worker by the engine first takes its offer back; one found claimed is busy
+//     with the claimant's call from then on. The engine hears of a claim from the caller
+//     (OnDirectClaim) or, first, from the callee's completion (OnWorkerFree).
 //   * Crash loop: a worker that dies before saying hello is a start failure; consecutive
 //     failures back off exponentially (100 ms doubling, capped), and while backing off
 //     with no ready worker the function's calls fail fast instead of queueing.
@@ -43,6 +49,7 @@
 #include "engine/concurrency.h"
 #include "engine/handoff_stats.h"
 #include "engine/worker_channel.h"
+#include "ipc/dispatch_board.h"
 
 namespace nightjar::engine {
 
@@ -120,10 +127,31 @@ class Dispatcher {
   // says nothing about the function's normal calls); a prefetched one stops counting as
   // queued (the worker skips it: its deadline has passed). Ignored for other calls.
   void OnCallAbandoned(WorkerChannel* w, uint64_t call);
+  // The worker sent back the call it had been sent ahead (kDispatchReturned: it waits on
+  // its own children). `live`: the call still needs an answer; it then goes back to the
+  // head of the queue. False if it was not the worker's prefetched call.
+  bool OnPrefetchReturned(WorkerChannel* w, uint64_t call_id, bool live);
   // A queued call was answered without running (its deadline passed): it leaves the
   // queue at once, freeing its slot under max_queue. False if it was not queued (already
   // handed to a worker, or never queued).
   bool Withdraw(uint64_t call_id);
+
+  // Direct dispatch. SetBoard: once, before any worker starts (none: the function takes
+  // no direct calls).
+  void SetBoard(std::unique_ptr<ipc::DispatchBoard> board);
+  bool has_board() const { return board_ != nullptr; }
+  // A caller's DIRECT_NOTICE: `w` was claimed for `call_id`. Marks it busy with the call
+  // unless already known. False if `w` cannot be running it (gone, or busy with another
+  // call; the engine then answers the call itself).
+  bool OnDirectClaim(WorkerChannel* w, uint64_t call_id, int64_t now_ns);
+  // The claim `call_id` on `w` ended without the call reaching the worker (its caller
+  // could not deliver it, or died first): the worker is free again; as OnWorkerFree.
+  template <typename IsLive>
+  bool ReleaseClaim(const std::shared_ptr<WorkerChannel>& w, uint64_t call_id, int64_t now_ns,
+                    IsLive is_live, Assignment* out);
+  // The workers now claimed by calls of client `worker_id` (a caller that died), with
+  // each claim.
+  std::vector<std::pair<std::shared_ptr<WorkerChannel>, uint64_t>> ClaimsOf(uint32_t worker_id);
 
   // Pool management.
   void AddStarting(std::shared_ptr<WorkerChannel> w);
@@ -149,6 +177,7 @@ class Dispatcher {
     uint32_t cpu_bound = 0;
     int64_t backoff_ms = 0;
     // Hand-off gap between back-to-back calls of one worker (HandoffStats).
+    int offered = 0;  // idle workers offered for direct dispatch
     uint64_t handoffs = 0;
     double handoff_mean_us = 0, handoff_p50_us = 0, handoff_p99_us = 0;
   };
@@ -156,6 +185,7 @@ class Dispatcher {
   int ready_workers();
 
   std::atomic<uint64_t> calls_ok{0}, calls_failed{0}, calls_timed_out{0};
+  std::atomic<uint64_t> calls_direct{0};  // of all calls, those a caller dispatched itself
 
  private:
   // Callers hold mu_.
@@ -178,6 +208,20 @@ class Dispatcher {
   bool PrefetchLocked(int64_t now_ns, IsLive is_live, Assignment* out);
   template <typename IsLive>
   uint64_t PopLiveLocked(IsLive is_live);
+  // The warmest idle worker that is the engine's to use (its offer taken back), or
+  // nullptr. Idle workers found claimed on the way become busy with their claim.
+  std::shared_ptr<WorkerChannel> PopIdleLocked(int64_t now_ns);
+  // Takes w's offer back: 0 if w is the engine's now, else the claim that won.
+  uint64_t TakeBackOfferLocked(WorkerChannel* w);
+  // An idle worker found claimed: busy with the claimant's call from now on.
+  void MarkClaimedLocked(WorkerChannel* w, uint64_t claim, int64_t now_ns);
+  // Offers an idle worker if nothing is queued and the target leaves room.
+  void OfferLocked(WorkerChannel* w, int64_t now_ns);
+  // Offers and takes back offers as the target moved (managed), then offers the rest.
+  void BalanceOffersLocked(int64_t now_ns);
+  // Puts a worker on the idle stack (and offers it).
+  void MakeIdleLocked(const std::shared_ptr<WorkerChannel>& w, int64_t now_ns);
+  void FreeBoardSlotLocked(WorkerChannel* w);
   // Whether a busy worker is held back from counting as running (blocked on a child call,
   // or its call was abandoned); updates blocked_ after `change` mutates the worker.
   template <typename Change>
@@ -199,6 +243,9 @@ class Dispatcher {
   int start_failures_ = 0;
   int64_t backoff_until_ns_ = 0;
   HandoffStats handoff_;
+  std::unique_ptr<ipc::DispatchBoard> board_;
+  std::vector<bool> board_slot_used_;
+  int offered_ = 0;
 };
 
 template <typename IsLive>
@@ -234,10 +281,7 @@ bool Dispatcher::NextOrIdleLocked(const std::shared_ptr<WorkerChannel>& w, int64
       return true;
     }
   }
-  w->state = WorkerChannel::State::kIdle;
-  w->current_call = 0;
-  w->idle_since_ns = now_ns;
-  idle_.push_back(w);
+  MakeIdleLocked(w, now_ns);
   return false;
 }
 
@@ -249,7 +293,21 @@ bool Dispatcher::OnWorkerFree(const std::shared_ptr<WorkerChannel>& w, uint64_t 
   const bool hello = w->state == WorkerChannel::State::kStarting && call_id == 0;
   const bool done =
       w->state == WorkerChannel::State::kBusy && w->current_call == call_id && call_id != 0;
-  if (!hello && !done) return false;
+  if (!hello && !done) {
+    // A direct call that ended before its caller's notice reached the engine: the worker
+    // is still on the idle stack, claimed; it is free again.
+    if (w->state == WorkerChannel::State::kIdle && w->offered && call_id != 0 &&
+        board_->Reset(w->board_slot, call_id)) {
+      w->offered = false;
+      --offered_;
+      estimator_.OnArrival(now_ns);
+      if (completed && report.processing_ns >= 0) {
+        estimator_.OnCompletion(now_ns, report.processing_ns, 0, report.off_cpu_ns);
+      }
+      OfferLocked(w.get(), now_ns);
+    }
+    return false;
+  }
   if (done && EndCallLocked(w.get(), now_ns, completed, report)) {
     // It runs its prefetched call now; hand a worker the next one ahead if calls wait.
     return PrefetchLocked(now_ns, is_live, out);
@@ -281,15 +339,35 @@ std::vector<Assignment> Dispatcher::TakeDispatchable(int64_t now_ns, IsLive is_l
   std::vector<Assignment> out;
   std::lock_guard<std::mutex> lock(mu_);
   while (!idle_.empty() && !pending_.empty() && CanRunMoreLocked(now_ns)) {
+    std::shared_ptr<WorkerChannel> w = PopIdleLocked(now_ns);
+    if (w == nullptr) break;
     uint64_t id = PopLiveLocked(is_live);
-    if (id == 0) break;
-    std::shared_ptr<WorkerChannel> w = std::move(idle_.back());
-    idle_.pop_back();
+    if (id == 0) {
+      MakeIdleLocked(w, now_ns);
+      break;
+    }
     MarkBusyLocked(w.get(), id, now_ns);
     out.push_back(Assignment{std::move(w), id, false});
   }
   for (Assignment a; PrefetchLocked(now_ns, is_live, &a);) out.push_back(std::move(a));
+  BalanceOffersLocked(now_ns);
   return out;
+}
+
+template <typename IsLive>
+bool Dispatcher::ReleaseClaim(const std::shared_ptr<WorkerChannel>& w, uint64_t call_id,
+                              int64_t now_ns, IsLive is_live, Assignment* out) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (w->state == WorkerChannel::State::kIdle && w->offered &&
+      board_->Reset(w->board_slot, call_id)) {
+    w->offered = false;
+    --offered_;
+    OfferLocked(w.get(), now_ns);
+    return false;
+  }
+  if (w->state != WorkerChannel::State::kBusy || w->current_call != call_id) return false;
+  if (EndCallLocked(w.get(), now_ns, false, CallReport{})) return PrefetchLocked(now_ns, is_live, out);
+  return NextOrIdleLocked(w, now_ns, false, is_live, out);
 }
 
 template <typename IsLive>

@@ -1,8 +1,11 @@
 #include "engine/dispatcher.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <filesystem>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace nightjar::engine {
@@ -555,6 +558,166 @@ TEST_F(DispatcherTest, StrayCompletionsAreIgnored) {
   EXPECT_EQ(d.GetStats(kT0).busy, 1);
   EXPECT_TRUE(d.OnWorkerFree(w, 1, kT0, true, AllLive(), &a));  // its call: takes call 2
   EXPECT_EQ(a.call_id, 2u);
+}
+
+
+// ---------------------------------------------------------------------------------------
+// Direct dispatch: offers on the function's board (ipc/dispatch_board.h)
+
+class DirectDispatchTest : public DispatcherTest {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/dev/shm/nj-dd-test-XXXXXX";
+    char tmpl2[] = "/tmp/nj-dd-test-XXXXXX";
+    char* b = ::mkdtemp(tmpl);
+    if (b == nullptr) b = ::mkdtemp(tmpl2);
+    ASSERT_NE(b, nullptr);
+    dir_ = b;
+  }
+  void TearDown() override {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  // A dispatcher with a board, and a second mapping of it: the callers' view.
+  std::unique_ptr<Dispatcher> MakeWithBoard() {
+    auto d = std::make_unique<Dispatcher>(fn_, opts_);
+    auto board = ipc::DispatchBoard::Create(dir_ + "/board", fn_.max_workers, 1000, 1 << 20);
+    EXPECT_TRUE(board.ok());
+    d->SetBoard(std::move(*board));
+    auto view = ipc::DispatchBoard::Map(dir_ + "/board");
+    EXPECT_TRUE(view.ok());
+    callers_ = std::move(*view);
+    return d;
+  }
+  static uint64_t Claim(uint32_t counter) { return proto::CallId::Make(1, 0, 9, counter); }
+
+  std::string dir_;
+  std::unique_ptr<ipc::DispatchBoard> callers_;
+};
+
+TEST_F(DirectDispatchTest, IdleWorkersAreOfferedAndTheEngineTakesOffersBack) {
+  auto d = MakeWithBoard();
+  auto w = AddIdle(d.get());
+  EXPECT_TRUE(w->offered);
+  EXPECT_EQ(d->GetStats(kT0).offered, 1);
+  // The engine's own call takes the offer back first: a caller then finds nothing.
+  Assignment a;
+  EXPECT_EQ(d->Admit(1, kT0, &a), Admit::kDispatchNow);
+  EXPECT_EQ(a.worker, w);
+  EXPECT_FALSE(w->offered);
+  EXPECT_FALSE(callers_->Claim(Claim(1)).has_value());
+  EXPECT_EQ(Free(d.get(), w), 0u);  // idle again: offered again
+  EXPECT_TRUE(w->offered);
+  auto got = callers_->Claim(Claim(2));
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->channel, w->channel());
+}
+
+TEST_F(DirectDispatchTest, AClaimFoundWhenTakingTheOfferBackMakesTheWorkerBusy) {
+  opts_.prefetch_max_ns = 2 * kMs;
+  auto d = MakeWithBoard();
+  auto w = AddIdle(d.get());
+  Assignment a;
+  ASSERT_EQ(d->Admit(1000, kT0, &a), Admit::kDispatchNow);  // one 1 ms call: a running time
+  ASSERT_EQ(Free(d.get(), w, kT0 + kMs), 0u);
+  ASSERT_TRUE(callers_->Claim(Claim(1)).has_value());
+  // The engine wants the worker for call 5: it is taken; 5 waits for the next worker.
+  a = Assignment{};
+  EXPECT_EQ(d->Admit(5, kT0, &a), Admit::kQueued);
+  EXPECT_EQ(w->state, State::kBusy);
+  EXPECT_EQ(w->current_call, Claim(1));
+  // Nothing is sent ahead to it until the claimant's notice says its DISPATCH went first.
+  EXPECT_EQ(a.worker, nullptr);
+  EXPECT_TRUE(d->OnDirectClaim(w.get(), Claim(1), kT0));
+  auto ready = d->TakeDispatchable(kT0, AllLive());
+  ASSERT_EQ(ready.size(), 1u);
+  EXPECT_TRUE(ready[0].prefetch);
+  EXPECT_EQ(ready[0].call_id, 5u);
+  // The direct call ends: the worker moves on to 5, and the claim leaves the board.
+  Assignment next;
+  EXPECT_FALSE(d->OnWorkerFree(w, Claim(1), kT0, true, AllLive(), &next));
+  EXPECT_EQ(w->current_call, 5u);
+  EXPECT_EQ(callers_->Word(static_cast<uint32_t>(w->board_slot)), 0u);
+}
+
+TEST_F(DirectDispatchTest, ACompletionBeforeTheNoticeFreesTheWorkerAndOffersItAgain) {
+  auto d = MakeWithBoard();
+  auto w = AddIdle(d.get());
+  ASSERT_TRUE(callers_->Claim(Claim(1)).has_value());
+  Assignment a;
+  EXPECT_FALSE(d->OnWorkerFree(w, Claim(1), kT0, true, AllLive(), &a));
+  EXPECT_EQ(w->state, State::kIdle);
+  EXPECT_TRUE(w->offered);
+  EXPECT_TRUE(callers_->Claim(Claim(2)).has_value());  // offered anew
+  // A completion for a call the worker was never claimed for changes nothing.
+  EXPECT_FALSE(d->OnWorkerFree(w, Claim(7), kT0, true, AllLive(), &a));
+  EXPECT_EQ(callers_->Word(static_cast<uint32_t>(w->board_slot)), Claim(2));
+}
+
+TEST_F(DirectDispatchTest, NoticeMarksTheClaimedWorkerBusyOnce) {
+  auto d = MakeWithBoard();
+  auto w = AddIdle(d.get());
+  ASSERT_TRUE(callers_->Claim(Claim(1)).has_value());
+  EXPECT_FALSE(d->OnDirectClaim(w.get(), Claim(2), kT0));  // not its claim
+  EXPECT_TRUE(d->OnDirectClaim(w.get(), Claim(1), kT0));
+  EXPECT_EQ(w->state, State::kBusy);
+  EXPECT_EQ(d->GetStats(kT0).busy, 1);
+  EXPECT_TRUE(d->OnDirectClaim(w.get(), Claim(1), kT0));  // again: nothing changes
+  EXPECT_EQ(d->GetStats(kT0).busy, 1);
+  EXPECT_EQ(Free(d.get(), w), 0u);
+  EXPECT_TRUE(w->offered);
+}
+
+TEST_F(DirectDispatchTest, AVoidClaimIsReleased) {
+  auto d = MakeWithBoard();
+  auto w = AddIdle(d.get());
+  ASSERT_TRUE(callers_->Claim(Claim(1)).has_value());
+  Assignment a;
+  EXPECT_FALSE(d->ReleaseClaim(w, Claim(1), kT0, AllLive(), &a));  // while still idle
+  EXPECT_TRUE(w->offered);
+  ASSERT_TRUE(callers_->Claim(Claim(2)).has_value());
+  EXPECT_EQ(d->Admit(5, kT0, &a), Admit::kQueued);  // found claimed: busy with Claim(2)
+  // Released while the engine counts it busy: it takes the queued call at once.
+  EXPECT_TRUE(d->ReleaseClaim(w, Claim(2), kT0, AllLive(), &a));
+  EXPECT_EQ(a.worker, w);
+  EXPECT_EQ(a.call_id, 5u);
+}
+
+TEST_F(DirectDispatchTest, ClaimsOfADeadCallerAndOfADeadWorker) {
+  fn_.max_workers = 3;
+  auto d = MakeWithBoard();
+  auto w1 = AddIdle(d.get());
+  auto w2 = AddIdle(d.get());
+  ASSERT_TRUE(callers_->Claim(Claim(1)).has_value());  // client 9
+  auto claims = d->ClaimsOf(9);
+  ASSERT_EQ(claims.size(), 1u);
+  EXPECT_EQ(claims[0].second, Claim(1));
+  EXPECT_TRUE(d->ClaimsOf(8).empty());
+  // The claimed worker dies: its slot is the engine's again, free for the next worker.
+  auto dead = claims[0].first;
+  const int slot = dead->board_slot;
+  d->RemoveWorker(dead.get(), kT0);
+  EXPECT_EQ(callers_->Word(static_cast<uint32_t>(slot)), 0u);
+  auto w3 = AddIdle(d.get());
+  EXPECT_EQ(w3->board_slot, slot);
+  EXPECT_TRUE(w3->offered);
+}
+
+TEST_F(DirectDispatchTest, ManagedOffersStayWithinTheTarget) {
+  fn_.concurrency = "managed";
+  fn_.max_workers = 4;
+  opts_.cores = 1;
+  auto d = MakeWithBoard();
+  std::vector<std::shared_ptr<WorkerChannel>> ws;
+  for (int i = 0; i < 4; ++i) ws.push_back(AddIdle(d.get()));
+  const auto s = d->GetStats(kT0);
+  EXPECT_LE(static_cast<uint32_t>(s.busy - s.blocked + s.offered), s.target);
+  EXPECT_GE(s.offered, 1);
+  // Calls that wait take every offer back: queued calls go first.
+  Assignment a;
+  for (uint64_t id = 1; id <= 8; ++id) d->Admit(id, kT0, &a);
+  d->TakeDispatchable(kT0, AllLive());
+  EXPECT_EQ(d->GetStats(kT0).offered, 0);
 }
 
 }  // namespace

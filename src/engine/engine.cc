@@ -6,6 +6,7 @@
 
 #include <cstring>
 #include <fstream>
+#include <optional>
 
 #include "base/clock.h"
 #include "base/logging.h"
@@ -65,6 +66,16 @@ Status Engine::Start() {
     std::ofstream out(root_->FunctionDirectoryPath());
     out << dir.Serialize();
     if (!out) return Internal("cannot write " + root_->FunctionDirectoryPath());
+  }
+  if (config_.engine.direct_dispatch) {
+    for (const auto& f : config_.functions) {
+      if (!ReadsArenas(f.id)) continue;  // native functions only (docs/architecture.md)
+      auto board = ipc::DispatchBoard::Create(
+          root_->BoardPath(f.id), std::min(f.max_workers, ipc::DispatchBoard::kMaxSlots),
+          config_.TimeoutMs(f), f.max_payload_bytes);
+      if (!board.ok()) return board.status();
+      dispatchers_[f.id]->SetBoard(std::move(*board));
+    }
   }
   launchers_ =
       std::make_unique<LauncherPool>(this, config_, *root_, options_.self_exe, loops_->loop(0));
@@ -361,6 +372,10 @@ void Engine::OnWorkerMessage(WorkerChannel* w, const Message& msg) {
     case MessageType::kComplete:
     case MessageType::kCompleteNotice: {
       auto rec = calls_.TakeIfCallee(msg.header.call_id, w->channel());
+      bool kept = false;
+      if (!rec && (msg.header.flags & proto::kFlagDirect) != 0) {
+        kept = KeepEarlyCompletion(w, msg, &rec);
+      }
       if (rec) {
         if (msg.type() == MessageType::kComplete) {
           DeliverCompletion(std::move(rec), msg);
@@ -370,7 +385,7 @@ void Engine::OnWorkerMessage(WorkerChannel* w, const Message& msg) {
           CountAnswer(*rec, msg.call_status());
           if (auto caller = FindChannel(rec->caller_channel)) ChildFinished(*rec, caller.get());
         }
-      } else if (msg.type() == MessageType::kComplete) {
+      } else if (msg.type() == MessageType::kComplete && !kept) {
         ipc::DiscardPayload(*root_, PayloadKind::kOutput, msg, &*arenas_);  // late: already answered
       }
       if (auto self = FindChannel(w->channel())) {
@@ -387,6 +402,15 @@ void Engine::OnWorkerMessage(WorkerChannel* w, const Message& msg) {
       }
       return;
     }
+    case MessageType::kDirectNotice:
+      HandleDirectNotice(w, msg);
+      return;
+    case MessageType::kFenceAck:
+      HandleFenceAck(w, msg);
+      return;
+    case MessageType::kDispatchReturned:
+      HandleDispatchReturned(w, msg);
+      return;
     case MessageType::kWorkerHello:
       HandleHello(w, msg);
       return;
@@ -480,6 +504,22 @@ void Engine::HandleInvoke(WorkerChannel* caller, const Message& msg) {
   caller_d->OnChildStarted(caller, msg.header.parent_call_id, MonotonicNowNs());
   Admit(std::move(rec), d);
   DispatchReady(caller_d);
+}
+
+void Engine::HandleDispatchReturned(WorkerChannel* w, const Message& msg) {
+  const uint64_t id = msg.header.call_id;
+  Dispatcher* d = dispatchers_[w->function_id()].get();
+  const bool live = calls_.MarkReturned(id, w->channel());
+  if (!d->OnPrefetchReturned(w, id, live)) {
+    if (live) {  // not what the engine sent it: a misbehaving worker; answer the call
+      FailById(id, CallStatus::kInternal, "worker returned a call it was not sent ahead");
+    }
+    return;
+  }
+  // Answered meanwhile (deadline): nobody will read its input now.
+  if (!live) ipc::DiscardPayload(*root_, PayloadKind::kInput, msg, &*arenas_);
+  DispatchReady(d);
+  StartWorkers(w->function_id());
 }
 
 void Engine::ChildFinished(const CallRecord& rec, WorkerChannel* caller) {
@@ -583,6 +623,8 @@ void Engine::OnWorkerGone(uint64_t channel) {
   uint64_t call = d->RemoveWorker(w.get(), now, &prefetched);
   w->loop()->Dispatch([this, w] { w->Close(*root_); });
   RetireArena(w->channel());
+  // Before its worker id can be reused: claims made by its calls are its own.
+  FenceClaimsOf(w->worker_id());
   ReleaseWorkerId(w->worker_id(), w->last_counter());
   // Usually the worker is already dead; when the engine dropped it (bad message, wrong
   // protocol) this makes sure the process goes too.
@@ -626,6 +668,7 @@ void Engine::Tick() {
   if (stopping_.load()) return;
   int64_t now = MonotonicNowNs();
   ReapArenas(now);
+  ExpireEarlyCompletions(now);
   for (size_t id = 1; id < dispatchers_.size(); ++id) {
     Dispatcher* d = dispatchers_[id].get();
     DispatchReady(d);  // the target moves with time as the averages decay
@@ -650,6 +693,7 @@ void Engine::RetireWorker(const std::shared_ptr<WorkerChannel>& w) {
                 << dispatchers_[w->function_id()]->config().name;
   w->loop()->Dispatch([this, w] { w->Close(*root_); });
   RetireArena(w->channel());
+  FenceClaimsOf(w->worker_id());
   ReleaseWorkerId(w->worker_id(), w->last_counter());
   launchers_->StopWorker(w->function_id(), w->channel());
 }
@@ -709,6 +753,156 @@ void Engine::ReapArenas(int64_t now_ns) {
       stale_engine_tags_[s] = 0;
     }
   }
+}
+
+// ---------------------------------------------------------------------------------------
+// Direct dispatch (docs/architecture.md, "Direct dispatch")
+
+void Engine::HandleDirectNotice(WorkerChannel* caller, const Message& msg) {
+  caller->NoteCounter(CallId::Counter(msg.header.call_id));
+  const uint64_t id = msg.header.call_id;
+  const uint32_t fid = CallId::FunctionId(id);
+  if (CallId::ClientId(id) != caller->worker_id() || fid == 0 || fid >= dispatchers_.size() ||
+      !dispatchers_[fid]->has_board()) {
+    NJ_LOG(kWarning) << "worker channel " << caller->channel() << " sent a malformed direct notice";
+    ipc::DiscardPayload(*root_, PayloadKind::kInput, msg, &*arenas_);
+    return;
+  }
+  Dispatcher* d = dispatchers_[fid].get();
+  std::shared_ptr<WorkerChannel> callee = FindChannel(msg.header.reply_channel);
+  if (callee && callee->function_id() != fid) callee = nullptr;
+  const int64_t now = MonotonicNowNs();
+  if ((msg.header.flags & proto::kFlagUndelivered) != 0) {
+    // The caller claimed a worker but could not write to it: free the worker, and run the
+    // call the usual way.
+    if (callee) {
+      Assignment next;
+      if (d->ReleaseClaim(callee, id, now, IsLive(), &next)) SendDispatch(next);
+      DispatchReady(d);
+    }
+    Message invoke = msg;
+    invoke.header.type = static_cast<uint16_t>(MessageType::kInvoke);
+    invoke.header.flags &= ~(proto::kFlagDirect | proto::kFlagUndelivered);
+    invoke.header.reply_channel = caller->channel();
+    HandleInvoke(caller, invoke);
+    return;
+  }
+  auto rec = std::make_unique<CallRecord>();
+  rec->call_id = id;
+  rec->function_id = fid;
+  rec->caller_channel = caller->channel();
+  rec->callee_channel = msg.header.reply_channel;
+  rec->arrival_ns = now;
+  rec->deadline_ns = msg.header.deadline_ns;
+  rec->dispatch = msg;
+  rec->dispatch.header.type = static_cast<uint16_t>(MessageType::kDispatch);
+  rec->dispatch.header.reply_channel = caller->channel();
+  Dispatcher* caller_d = dispatchers_[caller->function_id()].get();
+  std::optional<EarlyCompletion> early;
+  {
+    std::lock_guard<std::mutex> lock(direct_mu_);
+    if (auto it = early_.find(id); it != early_.end()) {
+      early = std::move(it->second);
+      early_.erase(it);
+    } else if (callee) {
+      d->calls_direct.fetch_add(1, std::memory_order_relaxed);
+      // Everything the record's answer will undo is done before the record exists.
+      caller_d->OnChildStarted(caller, msg.header.parent_call_id, now);
+      if (!d->OnDirectClaim(callee.get(), id, now)) {
+        NJ_LOG(kWarning) << "direct notice for call " << id << ": worker " << callee->worker_id()
+                         << " of " << d->config().name << " was not claimed for it";
+      }
+      if (rec->deadline_ns == 0) rec->deadline_ns = now + config_.TimeoutMs(d->config()) * 1'000'000;
+      ArmDeadline(rec.get());
+      if (!calls_.Insert(&rec)) {
+        CancelDeadline(rec.get());
+        caller_d->OnChildFinished(caller, msg.header.parent_call_id, now);
+        // Not the payload: the callee has the call (a reused id is the caller's bug).
+        Fail(std::move(rec), CallStatus::kBadRequest, "duplicate call id");
+      }
+      return;
+    }
+  }
+  d->calls_direct.fetch_add(1, std::memory_order_relaxed);
+  if (early) {
+    // The callee answered before this notice was read; it is free already.
+    CountAnswer(*rec, early->status);
+    if (early->forward) caller->Send(&early->msg);  // its direct write had failed
+    return;
+  }
+  // The callee died before the notice was read (channel ids are never reused).
+  ipc::DiscardPayload(*root_, PayloadKind::kInput, rec->dispatch, &*arenas_);
+  Fail(std::move(rec), CallStatus::kWorkerDied,
+       "worker of " + d->config().name + " exited before running the call");
+}
+
+bool Engine::KeepEarlyCompletion(WorkerChannel* callee, const Message& msg,
+                                 std::unique_ptr<CallRecord>* rec) {
+  constexpr size_t kMaxEarly = 1 << 16;  // bounds what a misbehaving worker can pin
+  const uint64_t id = msg.header.call_id;
+  std::lock_guard<std::mutex> lock(direct_mu_);
+  *rec = calls_.TakeIfCallee(id, callee->channel());  // the notice may have just landed
+  if (*rec || CallId::FunctionId(id) != callee->function_id() || early_.size() >= kMaxEarly) {
+    return false;
+  }
+  EarlyCompletion& e = early_[id];
+  e.at_ns = MonotonicNowNs();
+  e.status = msg.call_status();
+  e.forward = msg.type() == MessageType::kComplete;
+  if (e.forward) e.msg = msg;
+  return true;
+}
+
+void Engine::FenceClaimsOf(uint16_t worker_id) {
+  for (size_t fid = 1; fid < dispatchers_.size(); ++fid) {
+    for (auto& [w, claim] : dispatchers_[fid]->ClaimsOf(worker_id)) {
+      Message fence = proto::MakeMessage(MessageType::kFence);
+      fence.header.call_id = claim;
+      w->Send(&fence);
+    }
+  }
+}
+
+void Engine::HandleFenceAck(WorkerChannel* w, const Message& msg) {
+  // Everything the dead caller wrote to this worker was read before the FENCE, and what
+  // the worker said about it was handled before this ack (one ordered output pipe).
+  const uint64_t claim = msg.header.call_id;
+  std::shared_ptr<WorkerChannel> self = FindChannel(w->channel());
+  if (!self) return;
+  Dispatcher* d = dispatchers_[w->function_id()].get();
+  {
+    std::lock_guard<std::mutex> lock(direct_mu_);
+    if (calls_.Contains(claim)) return;  // its notice came: the normal path has it
+    if (auto it = early_.find(claim); it != early_.end()) {
+      // It ran; its caller's notice never will come. Counted here, as the notice would.
+      CallRecord counted;
+      counted.function_id = w->function_id();
+      CountAnswer(counted, it->second.status);
+      d->calls_direct.fetch_add(1, std::memory_order_relaxed);
+      if (it->second.forward) {
+        ipc::DiscardPayload(*root_, PayloadKind::kOutput, it->second.msg, &*arenas_);
+      }
+      early_.erase(it);
+      return;
+    }
+  }
+  // The DISPATCH was never written: the claim is void.
+  Assignment next;
+  if (d->ReleaseClaim(self, claim, MonotonicNowNs(), IsLive(), &next)) SendDispatch(next);
+  DispatchReady(d);
+}
+
+void Engine::ExpireEarlyCompletions(int64_t now_ns) {
+  std::vector<Message> dropped;
+  {
+    std::lock_guard<std::mutex> lock(direct_mu_);
+    std::erase_if(early_, [&](const auto& kv) {
+      if (now_ns - kv.second.at_ns < arena_linger_ns_) return false;
+      if (kv.second.forward) dropped.push_back(kv.second.msg);
+      return true;
+    });
+  }
+  for (const Message& m : dropped) ipc::DiscardPayload(*root_, PayloadKind::kOutput, m, &*arenas_);
 }
 
 }  // namespace nightjar::engine

@@ -114,6 +114,18 @@ class Engine {
   void CancelDeadline(CallRecord* rec);
   void OnDeadline(uint64_t call_id);
   void HandleInvoke(WorkerChannel* caller, const proto::Message& msg);
+  // Direct dispatch (docs/architecture.md): a caller's DIRECT_NOTICE, a callee's
+  // completion heard before it (kept until the notice comes), a FENCE_ACK.
+  void HandleDirectNotice(WorkerChannel* caller, const proto::Message& msg);
+  // A direct call's completion with no record yet: kept for the caller's notice. True if
+  // kept; false with *rec set if the notice landed meanwhile, or if it cannot be kept.
+  bool KeepEarlyCompletion(WorkerChannel* callee, const proto::Message& msg,
+                           std::unique_ptr<CallRecord>* rec);
+  void HandleFenceAck(WorkerChannel* w, const proto::Message& msg);
+  void HandleDispatchReturned(WorkerChannel* w, const proto::Message& msg);
+  // The caller on `worker_id` died: FENCE every worker one of its calls claimed.
+  void FenceClaimsOf(uint16_t worker_id);
+  void ExpireEarlyCompletions(int64_t now_ns);
   void HandleHello(WorkerChannel* w, const proto::Message& msg);
   // Starts what the dispatcher's pool policy asks for (initial pool, replacements, growth).
   void StartWorkers(uint32_t function_id);
@@ -148,6 +160,17 @@ class Engine {
 
   std::mutex channels_mu_;
   std::unordered_map<uint64_t, std::shared_ptr<WorkerChannel>> channels_;
+
+  // Direct calls whose callee answered before the caller's DIRECT_NOTICE was read:
+  // what the completion said, and the full COMPLETE when the caller still needs it.
+  struct EarlyCompletion {
+    int64_t at_ns = 0;
+    proto::CallStatus status = proto::CallStatus::kOk;
+    bool forward = false;  // msg is a COMPLETE the caller has not received
+    proto::Message msg;
+  };
+  std::mutex direct_mu_;  // taken before any Dispatcher's lock and the CallTable's
+  std::unordered_map<uint64_t, EarlyCompletion> early_;  // guarded by direct_mu_
 
   std::mutex ids_mu_;
   std::vector<uint16_t> free_ids_;

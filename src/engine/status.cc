@@ -31,14 +31,16 @@ std::string Engine::StatusJson() {
                   "{\"name\":%s,\"concurrency\":\"%s\",\"workers\":{\"starting\":%d,\"idle\":%d,"
                   "\"running\":%d,\"blocked\":%d},\"queued\":%zu,\"prefetched\":%zu,\"target\":%u,"
                   "\"cpu_share\":%.3f,\"cpu_bound\":%u,\"rate_per_s\":%.3f,"
-                  "\"running_time_ms\":%.3f,\"backoff_ms\":%" PRId64 ",\"calls\":{\"ok\":%" PRIu64
-                  ",\"failed\":%" PRIu64 ",\"timed_out\":%" PRIu64
+                  "\"running_time_ms\":%.3f,\"backoff_ms\":%" PRId64 ",\"offered\":%d,"
+                  "\"calls\":{\"ok\":%" PRIu64 ",\"failed\":%" PRIu64 ",\"timed_out\":%" PRIu64
+                  ",\"direct\":%" PRIu64
                   "},\"handoff\":{\"count\":%" PRIu64
                   ",\"mean_us\":%.1f,\"p50_us\":%.1f,\"p99_us\":%.1f}}",
                   JsonString(d->config().name).c_str(), d->managed() ? "managed" : "unmanaged",
                   s.starting, s.idle, s.busy - s.blocked, s.blocked, s.queued, s.prefetched,
                   s.target, s.cpu_share, s.cpu_bound, s.rate, s.running_time_s * 1e3, s.backoff_ms,
-                  d->calls_ok.load(), d->calls_failed.load(), d->calls_timed_out.load(), s.handoffs,
+                  s.offered, d->calls_ok.load(), d->calls_failed.load(), d->calls_timed_out.load(),
+                  d->calls_direct.load(), s.handoffs,
                   s.handoff_mean_us, s.handoff_p50_us, s.handoff_p99_us);
     if (id > 1) out += ",";
     out += buf;

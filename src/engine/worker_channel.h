@@ -64,6 +64,14 @@ class WorkerChannel final : public io::Watcher {
   // current_call was handed to it at that completion (no idle time in the engine).
   int64_t prev_end_ns = 0;
   bool back_to_back = false;
+  // Direct dispatch: the worker's slot on its function's board (-1: none), and whether
+  // the dispatcher offered it there (it is idle, and a caller may have claimed it since).
+  int board_slot = -1;
+  bool offered = false;
+  // current_call is a claim the engine found when taking the offer back: the claimant's
+  // DISPATCH may not be in the worker's pipe yet, so nothing may be sent ahead of it
+  // (prefetch) until the claimant's notice says it was written.
+  bool claim_unconfirmed = false;
   int pid = 0;
 
  private:

@@ -75,6 +75,10 @@ std::string IpcRoot::ArenaPath(uint64_t owner) const {
   return dir_ + "/shm/arena-" + std::to_string(owner);
 }
 
+std::string IpcRoot::BoardPath(uint32_t function_id) const {
+  return dir_ + "/board-" + std::to_string(function_id);
+}
+
 void IpcRoot::RemoveAll() const {
   std::error_code ec;
   std::filesystem::remove_all(dir_, ec);

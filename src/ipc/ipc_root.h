@@ -10,6 +10,7 @@
 //   <dir>/shm/<call id>.out   payload region: a call's output, when over 960 bytes
 //   <dir>/shm/arena-<channel> payload arena of a native worker's channel; arena-0 is the
 //                             engine's (ipc/payload_arena.h)
+//   <dir>/board-<function id> dispatch board of a native function (ipc/dispatch_board.h)
 //   <dir>/functions           function directory: one "<id> <name>" line per function
 //   <dir>/launcher.sock       Unix seqpacket socket: launchers <-> engine
 // Thread rule: immutable after construction; any thread.
@@ -43,6 +44,8 @@ class IpcRoot {
   std::string PayloadPath(uint64_t call_id, PayloadKind kind) const;
   // The payload arena of `owner` (a channel id; 0 = the engine's).
   std::string ArenaPath(uint64_t owner) const;
+  // The dispatch board of function `function_id`.
+  std::string BoardPath(uint32_t function_id) const;
   std::string FunctionDirectoryPath() const { return dir_ + "/functions"; }
   std::string LauncherSocketPath() const { return dir_ + "/launcher.sock"; }
 

@@ -42,6 +42,19 @@ enum class MessageType : uint16_t {
   // callee -> engine: the completion already went straight to the caller's input pipe;
   // this is the engine's accounting copy (header only, no payload).
   kCompleteNotice = 6,
+  // caller -> engine, after it claimed an idle callee on the function's dispatch board
+  // and wrote the DISPATCH to it directly (ipc/dispatch_board.h): the DISPATCH itself,
+  // with reply_channel = the callee's channel. The engine's accounting copy; with
+  // kFlagUndelivered, the DISPATCH could not be written and the engine runs the call.
+  kDirectNotice = 7,
+  // engine -> worker: answer with kFenceAck (same call_id) once everything before this in
+  // your input pipe is handled. Sent to a worker claimed by a caller that died.
+  kFence = 8,
+  kFenceAck = 9,  // worker -> engine
+  // worker -> engine: a call sent ahead (prefetch) that arrived while the worker waits on
+  // its own child calls; it cannot start until they end, which may need that very call
+  // (chain -> chain), so it goes back to the function's queue. The DISPATCH itself.
+  kDispatchReturned = 10,
   // launcher <-> engine, over a Unix seqpacket socket.
   kLauncherHello = 10,   // launcher -> engine. payload: function name
   kStartWorker = 11,     // engine -> launcher. worker_id, channel; payload: unused
@@ -79,6 +92,11 @@ inline constexpr uint16_t kFlagPayloadInArena = 1 << 2;
 // kDispatch: whoever reads this call's completion reads arenas, so the callee may answer
 // with kFlagPayloadInArena. Set by the engine only.
 inline constexpr uint16_t kFlagReplyArenaOk = 1 << 3;
+// kDispatch sent by the caller itself (direct dispatch), and the callee's kComplete /
+// kCompleteNotice of such a call: the engine may hear of it from the callee first.
+inline constexpr uint16_t kFlagDirect = 1 << 4;
+// kDirectNotice: the DISPATCH never reached the callee; the engine runs the call instead.
+inline constexpr uint16_t kFlagUndelivered = 1 << 5;
 
 // 64-byte header. Field order keeps every field naturally aligned.
 struct MessageHeader {

@@ -7,15 +7,18 @@
 #include <unistd.h>
 
 #include <climits>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <fstream>
 #include <sstream>
 #include <unordered_map>
+#include <vector>
 
 #include "base/clock.h"
 #include "base/logging.h"
 #include "ipc/channel.h"
+#include "ipc/dispatch_board.h"
 #include "proto/function_directory.h"
 #include "worker/cpu_meter.h"
 #include "worker/function_library.h"
@@ -55,6 +58,46 @@ constexpr int64_t kMeasureIntervalNs = 1'000'000;
 
 nj_status ToNjStatus(CallStatus s) { return static_cast<nj_status>(s); }
 
+// Fault injection, for the direct-dispatch tests only (tests/test_direct_dispatch.py):
+// with NIGHTJAR_FAULT_INJECTION=<point>:<per mille> in its environment, a worker SIGKILLs
+// itself at that point of the direct-dispatch protocol with that probability. Unset, the
+// cost is one predictable branch per point.
+enum class FaultPoint {
+  kNone,
+  kAfterClaim,           // caller: claimed a worker, DISPATCH not written
+  kAfterDispatch,        // caller: DISPATCH written, DIRECT_NOTICE not
+  kAfterNotice,          // caller: both written
+  kCalleeAfterRead,      // callee: read a direct DISPATCH, not run
+  kCalleeAfterComplete,  // callee: answered the caller, COMPLETE_NOTICE not written
+  kCalleeAfterNotice,    // callee: both written
+};
+FaultPoint g_fault_point = FaultPoint::kNone;
+int g_fault_per_mille = 0;
+
+void ParseFaultInjection() {
+  const char* spec = std::getenv("NIGHTJAR_FAULT_INJECTION");
+  if (spec == nullptr) return;
+  static constexpr std::pair<const char*, FaultPoint> kPoints[] = {
+      {"after_claim", FaultPoint::kAfterClaim},
+      {"after_dispatch", FaultPoint::kAfterDispatch},
+      {"after_notice", FaultPoint::kAfterNotice},
+      {"callee_after_read", FaultPoint::kCalleeAfterRead},
+      {"callee_after_complete", FaultPoint::kCalleeAfterComplete},
+      {"callee_after_notice", FaultPoint::kCalleeAfterNotice},
+  };
+  const std::string_view text(spec);
+  const size_t colon = text.find(':');
+  for (const auto& [name, point] : kPoints) {
+    if (text.substr(0, colon) == name) g_fault_point = point;
+  }
+  if (colon != std::string_view::npos) g_fault_per_mille = std::atoi(spec + colon + 1);
+  std::srand(static_cast<unsigned>(::getpid()));
+}
+
+inline void MaybeFail(FaultPoint point) {
+  if (g_fault_point == point && std::rand() % 1000 < g_fault_per_mille) ::raise(SIGKILL);
+}
+
 class WorkerHost {
  public:
   explicit WorkerHost(const WorkerOptions& options)
@@ -74,7 +117,16 @@ class WorkerHost {
   void RunOrSkip(const Message& dispatch);
   void RunCall(const Message& dispatch);
   void Complete(const Message& dispatch, nj_call& call, nj_status st);
-  bool SendToCaller(uint64_t channel, Message* msg);
+  // Writes to another worker's input FIFO (a caller's, for a completion; a callee's, for
+  // a direct DISPATCH); false if it cannot (gone, or its pipe is full).
+  bool SendToChannel(uint64_t channel, Message* msg);
+  // Direct dispatch: claims an idle worker of `func_id` and sends it the call in *msg
+  // (an INVOKE, turned into the DISPATCH); false if none is offered.
+  bool TryDirect(uint32_t func_id, nj_call* call, Message* msg);
+  // The dispatch board of a function, mapped on first use; null if it has none.
+  ipc::DispatchBoard* BoardOf(uint32_t func_id);
+  // Answers a FENCE (engine): everything before it in our input pipe is handled.
+  void AckFence(const Message& fence);
   // Handles one message read while waiting for children; false on EOF.
   bool ReadAndRoute(nj_call* call);
 
@@ -89,10 +141,10 @@ class WorkerHost {
   std::optional<FunctionLibrary> library_;
   void* worker_state_ = nullptr;
   uint32_t counter_ = 0;
-  std::unordered_map<uint64_t, UniqueFd> caller_fds_;  // channel -> caller's input FIFO
-  // DISPATCHes read while waiting for a child call (sent ahead by the engine's prefetch),
-  // run in order once the current call is done.
-  std::deque<Message> next_dispatches_;
+  std::unordered_map<uint64_t, UniqueFd> caller_fds_;  // channel -> its input FIFO
+  // Dispatch boards by function id; a null entry whose `boards_tried_` bit is set: none.
+  std::vector<std::unique_ptr<ipc::DispatchBoard>> boards_;
+  std::vector<bool> boards_tried_;
   CpuMeter cpu_;
   int64_t last_measured_ns_ = 0;
 };
@@ -186,12 +238,6 @@ int WorkerHost::Serve() {
 
   Message msg;
   for (;;) {
-    if (!next_dispatches_.empty()) {
-      Message next = next_dispatches_.front();
-      next_dispatches_.pop_front();
-      RunOrSkip(next);
-      continue;
-    }
     ipc::ReadStatus rs = ipc::ReadMessage(in_.get(), &msg);
     if (rs != ipc::ReadStatus::kMessage) break;  // engine gone or shutting us down
     switch (msg.type()) {
@@ -200,6 +246,9 @@ int WorkerHost::Serve() {
         break;
       case MessageType::kDispatch:
         RunOrSkip(msg);
+        break;
+      case MessageType::kFence:
+        AckFence(msg);
         break;
       case MessageType::kComplete:
         // A completion for a child call we stopped waiting for (the engine already
@@ -215,6 +264,7 @@ int WorkerHost::Serve() {
 }
 
 void WorkerHost::RunOrSkip(const Message& dispatch) {
+  if (dispatch.header.flags & proto::kFlagDirect) MaybeFail(FaultPoint::kCalleeAfterRead);
   const int64_t deadline = dispatch.header.deadline_ns;
   if (deadline == 0 || MonotonicNowNs() < deadline) {
     RunCall(dispatch);
@@ -263,6 +313,7 @@ void WorkerHost::Complete(const Message& dispatch, nj_call& call, nj_status st) 
   done.header.parent_call_id = dispatch.header.parent_call_id;
   done.header.worker_id = static_cast<uint16_t>(options_.worker_id);
   done.header.status = static_cast<uint16_t>(st);
+  done.header.flags = dispatch.header.flags & proto::kFlagDirect;  // the engine may not know it yet
   int64_t now = MonotonicNowNs();
   done.header.processing_us = static_cast<uint32_t>((now - start_ns) / 1000);
   done.header.dispatch_delay_us =
@@ -283,22 +334,27 @@ void WorkerHost::Complete(const Message& dispatch, nj_call& call, nj_status st) 
     std::string why = "worker could not write the call's output: " + s.message();
     (void)ipc::AttachPayload(root_, PayloadKind::kOutput, why, &done);
   }
-  if (dispatch.header.reply_channel != 0 && SendToCaller(dispatch.header.reply_channel, &done)) {
+  if (dispatch.header.reply_channel != 0 && SendToChannel(dispatch.header.reply_channel, &done)) {
     // Hop 3 done; the engine only needs the accounting copy, off the critical path.
+    if (done.header.flags & proto::kFlagDirect) MaybeFail(FaultPoint::kCalleeAfterComplete);
     Message notice = done;
     notice.header.type = static_cast<uint16_t>(MessageType::kCompleteNotice);
     notice.header.flags &= ~(proto::kFlagPayloadInShm | proto::kFlagPayloadInArena);
     notice.header.payload_size = 0;
     (void)ipc::WriteMessage(out_.get(), &notice);
+    if (done.header.flags & proto::kFlagDirect) MaybeFail(FaultPoint::kCalleeAfterNotice);
     return;
   }
   // External call, or the caller's pipe is unusable: the engine forwards.
   (void)ipc::WriteMessage(out_.get(), &done);
 }
 
-bool WorkerHost::SendToCaller(uint64_t channel, Message* msg) {
+bool WorkerHost::SendToChannel(uint64_t channel, Message* msg) {
   auto it = caller_fds_.find(channel);
   if (it == caller_fds_.end()) {
+    // Channels of workers that died stay cached until a write fails; a bound keeps a
+    // long-lived worker from collecting them.
+    if (caller_fds_.size() >= 1024) caller_fds_.clear();
     auto fd = ipc::OpenFifo(root_.FifoPath(channel, ipc::FifoEnd::kWorkerInput),
                             O_WRONLY | O_NONBLOCK);
     if (!fd.ok()) return false;  // caller gone (ENXIO/ENOENT)
@@ -329,7 +385,7 @@ nj_status WorkerHost::Invoke(nj_call* call, const char* name, const void* input,
                           {arena_.get(), options_.channel}).ok()) {
     return NJ_ERR_INTERNAL;
   }
-  if (!ipc::WriteMessage(out_.get(), &msg).ok()) {
+  if (!TryDirect(func_id, call, &msg) && !ipc::WriteMessage(out_.get(), &msg).ok()) {
     ipc::DiscardPayload(root_, PayloadKind::kInput, msg, &arenas_);
     return NJ_ERR_UNAVAILABLE;
   }
@@ -357,11 +413,63 @@ nj_status WorkerHost::Wait(nj_call* call, uint64_t child_id, nj_buffer* output) 
   return ToNjStatus(child.status);
 }
 
+ipc::DispatchBoard* WorkerHost::BoardOf(uint32_t func_id) {
+  if (func_id >= boards_.size()) {
+    boards_.resize(func_id + 1);
+    boards_tried_.resize(func_id + 1, false);
+  }
+  if (!boards_tried_[func_id]) {
+    boards_tried_[func_id] = true;
+    // The engine makes every board before it starts any worker: none now means none.
+    if (auto board = ipc::DispatchBoard::Map(root_.BoardPath(func_id)); board.ok()) {
+      boards_[func_id] = std::move(*board);
+    }
+  }
+  return boards_[func_id].get();
+}
+
+bool WorkerHost::TryDirect(uint32_t func_id, nj_call* call, Message* msg) {
+  ipc::DispatchBoard* board = BoardOf(func_id);
+  // Too large for the callee: the engine path answers that.
+  if (board == nullptr || msg->header.payload_size > board->max_payload_bytes()) return false;
+  auto claimed = board->Claim(msg->header.call_id);
+  if (!claimed) return false;
+  MaybeFail(FaultPoint::kAfterClaim);
+  // What the engine would do to an INVOKE: the callee's timeout, capped by ours.
+  const int64_t own = MonotonicNowNs() + board->timeout_ms() * 1'000'000;
+  msg->header.deadline_ns = call->deadline_ns > 0 ? std::min(call->deadline_ns, own) : own;
+  msg->header.type = static_cast<uint16_t>(MessageType::kDispatch);
+  msg->header.flags |= proto::kFlagDirect | proto::kFlagReplyArenaOk;
+  const bool delivered = SendToChannel(claimed->channel, msg);
+  MaybeFail(FaultPoint::kAfterDispatch);
+  // The engine's copy, after the callee has its call: off the critical path.
+  Message notice = *msg;
+  notice.header.type = static_cast<uint16_t>(MessageType::kDirectNotice);
+  notice.header.reply_channel = claimed->channel;
+  if (!delivered) notice.header.flags |= proto::kFlagUndelivered;
+  (void)ipc::WriteMessage(out_.get(), &notice);  // engine gone: Wait() reports it
+  MaybeFail(FaultPoint::kAfterNotice);
+  return true;
+}
+
+void WorkerHost::AckFence(const Message& fence) {
+  Message ack = proto::MakeMessage(MessageType::kFenceAck);
+  ack.header.call_id = fence.header.call_id;
+  ack.header.worker_id = static_cast<uint16_t>(options_.worker_id);
+  (void)ipc::WriteMessage(out_.get(), &ack);
+}
+
 bool WorkerHost::ReadAndRoute(nj_call* call) {
   Message msg;
   if (ipc::ReadMessage(in_.get(), &msg) != ipc::ReadStatus::kMessage) return false;
-  if (msg.type() == MessageType::kDispatch) {  // our next call, sent ahead: keep it
-    next_dispatches_.push_back(msg);
+  if (msg.type() == MessageType::kDispatch) {
+    // Sent ahead (prefetch) before the engine knew we wait on a child: it could not start
+    // before our children end, and they may need it (chain -> chain). Back to the queue.
+    msg.header.type = static_cast<uint16_t>(MessageType::kDispatchReturned);
+    return ipc::WriteMessage(out_.get(), &msg).ok();
+  }
+  if (msg.type() == MessageType::kFence) {
+    AckFence(msg);
     return true;
   }
   if (msg.type() != MessageType::kComplete) {
@@ -393,6 +501,7 @@ int RunWorker(const WorkerOptions& options) {
   // closes their pipes, or the launcher kills them).
   ::signal(SIGINT, SIG_IGN);
   ::signal(SIGTERM, SIG_IGN);
+  ParseFaultInjection();
   WorkerHost host(options);
   g_host = &host;
   if (Status st = host.Init(); !st.ok()) {
