@@ -5,8 +5,6 @@
 
 namespace nightjar::bench {
 
-namespace {
-
 // The functions every scenario may call. Pools are sized so that no benchmark waits for a
 // worker to start: nop serves up to 16 outstanding calls (bench_rate windows), bench_chain
 // holds one worker per level of a depth-4 chain plus one spare. The Python nop keeps all
@@ -63,8 +61,6 @@ DeploymentSpec StandardSpec(const BenchOptions& o) {
   }
   return spec;
 }
-
-}  // namespace
 
 BenchContext::BenchContext(BenchOptions options) : options_(std::move(options)) {}
 

@@ -59,6 +59,37 @@ const std::vector<Target>& Targets() {
        [](const Results& r, bool* ok) {
          return Get(r, "internal.nop.max_rate", &Measurement::value, ok);
        }},
+      // Issue #16: direct dispatch (2 hops) against one pipe round trip and the 3-hop floor,
+      // and its CPU against a round trip's.
+      {"ratio.internal_p50_over_pipe_p50_direct", "internal nop p50 / pipe RTT p50 (2-hop)", "x",
+       true, 1.1,
+       [](const Results& r, bool* ok) {
+         return Get(r, "internal.nop", &Measurement::p50, ok) /
+                Get(r, "floor.pipe_rtt_1k", &Measurement::p50, ok);
+       }},
+      {"ratio.internal_p50_over_3hop_floor_p50_direct", "internal nop p50 / 3-hop pipe floor p50",
+       "x", true, 0.8,
+       [](const Results& r, bool* ok) {
+         return Get(r, "internal.nop", &Measurement::p50, ok) /
+                Get(r, "floor.pipe_3hop_1k", &Measurement::p50, ok);
+       }},
+      {"ratio.cpu_internal_nop_over_pipe_rtt_cpu", "CPU per internal nop / per pipe RTT", "x",
+       true, 1.3,
+       [](const Results& r, bool* ok) {
+         const Measurement* pipe = r.Find("floor.pipe_rtt_1k");
+         auto it = pipe ? pipe->extra.find("cpu_us_per_rtt") : decltype(pipe->extra)::const_iterator{};
+         if (pipe == nullptr || it == pipe->extra.end() || it->second <= 0) {
+           *ok = false;
+           return 0.0;
+         }
+         return Get(r, "cpu.internal.nop", &Measurement::value, ok) / it->second;
+       }},
+      // Informational twin: the 3-hop path measured in the same run.
+      {"ratio.internal_p50_3hop_over_direct", "internal nop p50: 3-hop / 2-hop", "x", false, 1.0,
+       [](const Results& r, bool* ok) {
+         return Get(r, "internal.nop.3hop", &Measurement::p50, ok) /
+                Get(r, "internal.nop", &Measurement::p50, ok);
+       }},
       // Issue #9: a Python caller's internal call costs at most half again a C++ caller's.
       {"ratio.python_internal_p50_over_cpp_internal_p50", "Python->C++ internal nop p50 / C++ p50",
        "x", true, 1.5,

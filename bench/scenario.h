@@ -40,6 +40,9 @@ struct BenchOptions {
   }
 };
 
+// The standard deployment's spec: the bench functions of every language (context.cc).
+DeploymentSpec StandardSpec(const BenchOptions& o);
+
 // What a scenario sees of the harness. Owns the deployment under test, which is started
 // on first use and shared by the scenarios that follow (so workers stay warm).
 class BenchContext {
@@ -75,6 +78,7 @@ class BenchContext {
   X("floors", RunFloors, "1 KB pipe, TCP-loopback and message-channel ping-pong")           \
   X("grpc", RunGrpcFloor, "gRPC C++ unary over a Unix socket, 1 KB")                        \
   X("internal", RunInternal, "internal calls: nop, chains, fan-out, payloads, CPU, rate")   \
+  X("internal-3hop", RunInternal3Hop, "the same on the 3-hop path (direct_dispatch: false)") \
   X("python", RunPython, "Python nop: internal both ways, external, one process's rate")    \
   X("node", RunNode, "Node.js nop: internal both ways, external, one process's rate")      \
   X("container", RunContainer, "nop in an OCI container: internal, external, start time")   \

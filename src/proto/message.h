@@ -54,7 +54,7 @@ enum class MessageType : uint16_t {
   // worker -> engine: a call sent ahead (prefetch) that arrived while the worker waits on
   // its own child calls; it cannot start until they end, which may need that very call
   // (chain -> chain), so it goes back to the function's queue. The DISPATCH itself.
-  kDispatchReturned = 10,
+  kDispatchReturned = 14,  // (10..13 are the launcher socket's)
   // launcher <-> engine, over a Unix seqpacket socket.
   kLauncherHello = 10,   // launcher -> engine. payload: function name
   kStartWorker = 11,     // engine -> launcher. worker_id, channel; payload: unused
@@ -90,7 +90,7 @@ inline constexpr uint16_t kFlagOffCpuMeasured = 1 << 1;  // kComplete: off_cpu_u
 // or write arenas; the engine never sends one to another runtime.
 inline constexpr uint16_t kFlagPayloadInArena = 1 << 2;
 // kDispatch: whoever reads this call's completion reads arenas, so the callee may answer
-// with kFlagPayloadInArena. Set by the engine only.
+// with kFlagPayloadInArena. Set by the engine, or by a native caller on a direct DISPATCH.
 inline constexpr uint16_t kFlagReplyArenaOk = 1 << 3;
 // kDispatch sent by the caller itself (direct dispatch), and the callee's kComplete /
 // kCompleteNotice of such a call: the engine may hear of it from the callee first.
