@@ -219,16 +219,42 @@ func (s *slot) write(msg []byte) {
 }
 
 func (s *slot) read() {
+	rc, err := s.in.SyscallConn()
+	if err != nil {
+		logf("slot %d: input: %v", s.workerID, err)
+		return
+	}
 	buf := make([]byte, 16*messageSize)
 	have := 0
+	// After a read that left the FIFO empty, wait for Go's poller before reading again: a
+	// read that can only say EAGAIN would cost a system call per message (about 1 µs here,
+	// docs/performance.md F1). The poller is edge-triggered, and the FIFO going from empty to
+	// non-empty is an edge, so nothing written after that read is missed.
+	drained := false
 	for {
-		n, err := s.in.Read(buf[have:])
+		n := 0
+		var rerr error
+		err := rc.Read(func(fd uintptr) bool {
+			if drained {
+				drained = false
+				return false
+			}
+			n, rerr = syscall.Read(int(fd), buf[have:])
+			return rerr != syscall.EAGAIN
+		})
+		if err == nil && rerr != nil && rerr != syscall.EINTR {
+			err = rerr
+		}
 		if err != nil {
 			if !errors.Is(err, os.ErrClosed) {
 				logf("slot %d: input: %v", s.workerID, err)
 			}
 			return
 		}
+		if n <= 0 {
+			continue
+		}
+		drained = n < len(buf)-have
 		have += n
 		at := 0
 		for ; have-at >= messageSize; at += messageSize {
