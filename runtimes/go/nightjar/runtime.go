@@ -226,41 +226,49 @@ func (s *slot) read() {
 	}
 	buf := make([]byte, 16*messageSize)
 	have := 0
-	// After a read that left the FIFO empty, wait for Go's poller before reading again: a
-	// read that can only say EAGAIN would cost a system call per message (about 1 µs here,
-	// docs/performance.md F1). The poller is edge-triggered, and the FIFO going from empty to
-	// non-empty is an edge, so nothing written after that read is missed.
-	drained := false
-	for {
-		n := 0
-		var rerr error
-		err := rc.Read(func(fd uintptr) bool {
-			if drained {
-				drained = false
+	var readErr error
+	// All in one RawRead: f runs, then waits for Go's poller whenever it returns false, and
+	// runs again. After a read that leaves the FIFO empty (it returned less than asked), f
+	// waits instead of reading again: that read could only say EAGAIN, a system call per
+	// message (about 1 µs here, docs/performance.md F1). The poller is edge-triggered and
+	// the FIFO going from empty to non-empty is an edge; one that comes while the messages
+	// are handled is kept until the wait. (A new RawRead per read would not do: it resets
+	// the poller's readiness first, so an edge that came between two reads would be lost.)
+	err = rc.Read(func(fd uintptr) bool {
+		for {
+			space := len(buf) - have
+			n, e := syscall.Read(int(fd), buf[have:])
+			switch {
+			case e == syscall.EINTR:
+				continue
+			case e == syscall.EAGAIN:
+				return false
+			case e != nil:
+				readErr = e
+				return true
+			case n == 0: // cannot happen while we hold the write end too
+				readErr = io.EOF
+				return true
+			}
+			have += n
+			at := 0
+			for ; have-at >= messageSize; at += messageSize {
+				s.onMessage(buf[at : at+messageSize])
+			}
+			have = copy(buf, buf[at:have])
+			if n < space {
 				return false
 			}
-			n, rerr = syscall.Read(int(fd), buf[have:])
-			return rerr != syscall.EAGAIN
-		})
-		if err == nil && rerr != nil && rerr != syscall.EINTR {
-			err = rerr
 		}
-		if err != nil {
-			if !errors.Is(err, os.ErrClosed) {
-				logf("slot %d: input: %v", s.workerID, err)
-			}
-			return
-		}
-		if n <= 0 {
-			continue
-		}
-		drained = n < len(buf)-have
-		have += n
-		at := 0
-		for ; have-at >= messageSize; at += messageSize {
-			s.onMessage(buf[at : at+messageSize])
-		}
-		have = copy(buf, buf[at:have])
+	})
+	if err == nil {
+		err = readErr
+	}
+	s.mu.Lock()
+	closed := s.closed // STOP_WORKER closed the FIFO: not worth a log line
+	s.mu.Unlock()
+	if err != nil && !closed {
+		logf("slot %d: input: %v", s.workerID, err)
 	}
 }
 
