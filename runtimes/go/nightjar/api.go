@@ -32,6 +32,7 @@ type Handler func(call *Call, input []byte) ([]byte, error)
 // InitFunc makes the state of one worker slot: it runs once per slot, before the slot
 // takes calls, and what it returns is Call.State() for that slot's calls. An error ends
 // the process with status 2 (the engine backs off as for a C++ worker that cannot start).
+// Slots start on goroutines of their own, so it may run for several slots at once.
 type InitFunc func(function string) (any, error)
 
 // Serve runs the runtime with handler for every call and does not return: the process
