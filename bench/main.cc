@@ -150,10 +150,10 @@ int Main(int argc, char** argv) {
     std::cerr << "nightjar_bench: cannot create " << o.out_dir << ": " << ec.message() << "\n";
     return 1;
   }
-  for (const std::string& p : {o.nightjar_bin, o.examples_dir + "/libbench_caller.so",
-                               o.python_examples_dir + "/bench_caller.py",
-                               o.node_examples_dir + "/bench_caller.js",
-                               o.go_examples_dir + "/bench_caller"}) {
+  for (const std::string& p :
+       {o.nightjar_bin, o.examples_dir + "/libbench_caller.so",
+        o.python_examples_dir + "/bench_caller.py", o.node_examples_dir + "/bench_caller.js",
+        o.go_examples_dir + "/bench_caller"}) {
     if (::access(p.c_str(), R_OK) != 0) {
       std::cerr << "nightjar_bench: missing " << p << " (build the release preset first)\n";
       return 1;

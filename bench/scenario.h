@@ -77,8 +77,8 @@ class BenchContext {
   X("grpc", RunGrpcFloor, "gRPC C++ unary over a Unix socket, 1 KB")                        \
   X("internal", RunInternal, "internal calls: nop, chains, fan-out, payloads, CPU, rate")   \
   X("python", RunPython, "Python nop: internal both ways, external, one process's rate")    \
-  X("node", RunNode, "Node.js nop: internal both ways, external, one process's rate")      \
-  X("go", RunGo, "Go nop: internal both ways, external, one process's rate")               \
+  X("node", RunNode, "Node.js nop: internal both ways, external, one process's rate")       \
+  X("go", RunGo, "Go nop: internal both ways, external, one process's rate")                \
   X("container", RunContainer, "nop in an OCI container: internal, external, start time")   \
   X("external", RunExternal, "external HTTP calls: sequential, open-loop sweep, CPU, rate") \
   X("burst", RunBurst, "managed vs unmanaged concurrency under bursty open-loop load")      \

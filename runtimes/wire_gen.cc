@@ -127,9 +127,16 @@ struct Syntax {
   const char* names_close;   //   closer
 };
 
-constexpr Syntax kPython = {
-    "#",   "",  false, "%s = %s\n",          "HEADER_FIELDS = (\n", "    (\"%s\", %zu, %zu),\n",
-    ")\n", "STATUS_NAMES = {\n", "    %u: \"%s\",\n",   "}\n"};
+constexpr Syntax kPython = {"#",
+                            "",
+                            false,
+                            "%s = %s\n",
+                            "HEADER_FIELDS = (\n",
+                            "    (\"%s\", %zu, %zu),\n",
+                            ")\n",
+                            "STATUS_NAMES = {\n",
+                            "    %u: \"%s\",\n",
+                            "}\n"};
 constexpr Syntax kJavaScript = {"//",
                                 "",
                                 false,

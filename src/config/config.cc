@@ -477,7 +477,7 @@ FunctionConfig ParseFunction(const YAML::Node& node, const std::string& path,
          runtime_node);
   }
   const bool python = f.runtime == "python";
-  const bool go = f.runtime == "go";        // the handler is the built binary itself
+  const bool go = f.runtime == "go";       // the handler is the built binary itself
   const bool hosted = f.runtime != "cpp";  // a language runtime process hosts the workers
   if ((!hosted || go) && seen.count("interpreter")) {
     Fail(path + ".interpreter", "only runtimes \"python\" and \"node\" take an interpreter",

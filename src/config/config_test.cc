@@ -539,10 +539,12 @@ INSTANTIATE_TEST_SUITE_P(
         Rejection{"PythonHandlerWithoutFunction", WithFunction("    runtime: python\n"),
                   "functions[0].handler: expected \"path/to/file.py:function\" for runtime "
                   "\"python\""},
-        Rejection{"CppWithInterpreter", WithFunction("    interpreter: /usr/bin/python3\n"),
-                  "functions[0].interpreter: only runtimes \"python\" and \"node\" take an interpreter"},
-        Rejection{"GoWithInterpreter", WithFunction("    runtime: go\n    interpreter: /bin/sh\n"),
-                  "functions[0].interpreter: only runtimes \"python\" and \"node\" take an interpreter"},
+        Rejection{
+            "CppWithInterpreter", WithFunction("    interpreter: /usr/bin/python3\n"),
+            "functions[0].interpreter: only runtimes \"python\" and \"node\" take an interpreter"},
+        Rejection{
+            "GoWithInterpreter", WithFunction("    runtime: go\n    interpreter: /bin/sh\n"),
+            "functions[0].interpreter: only runtimes \"python\" and \"node\" take an interpreter"},
         Rejection{"GoHandlerNotExecutable", WithFunction("    runtime: go\n"),
                   "is not executable; runtime \"go\" takes the binary"},
         Rejection{"GoHandlerMissing", "functions:\n  - {name: g, runtime: go, handler: nope}\n",

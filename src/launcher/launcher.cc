@@ -221,7 +221,8 @@ pid_t Launcher::Spawn(std::vector<std::string> args, const std::string& exe, int
                          : options_.runtime == "node" ? "NODE_PATH"
                                                       : nullptr;
   std::string search_path = options_.runtimes_dir + "/" + options_.runtime;
-  if (const char* user = path_var ? std::getenv(path_var) : nullptr; user != nullptr && *user != '\0') {
+  if (const char* user = path_var ? std::getenv(path_var) : nullptr;
+      user != nullptr && *user != '\0') {
     search_path += std::string(":") + user;
   }
   pid_t self = ::getpid();
