@@ -219,3 +219,19 @@ def test_bench_functions_time_each_call_both_ways(tmp_path):
         assert r.status == 502 and b"round 0 failed: not found" in r.body, r.summary()
         r = call(d, "go-bench_caller", b"n=3")
         assert r.status == 502 and b"bench_caller: input must be" in r.body, r.summary()
+
+
+def test_calls_sent_ahead_are_answered_in_order_under_load(tmp_path):
+    """Regression: with two threads, a Go slot could start a DISPATCH that arrived while the
+    previous call was being answered ahead of one the engine had sent earlier; the engine
+    then never freed the slot, and within a few thousand calls every slot was stuck
+    (bench_rate's max-rate run timed out)."""
+    fns = [nj.go_function("go-nop", "examples/nop", min_workers=8, max_workers=8,
+                          slots_per_process=8),
+           nj.function("bench_rate", timeout_ms=120000)]
+    with nj.nightjar_up(tmp_path, functions=fns) as d:
+        for window in (16, 4):
+            r = call(d, "bench_rate", f"callee=go-nop n=10000 window={window}".encode(),
+                     timeout_s=150)
+            assert r.status == 200 and r.body.startswith(b"calls=10000 "), r.summary()
+        expect(call(d, "go-nop", b""), 200, b"", d)

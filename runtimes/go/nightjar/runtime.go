@@ -461,11 +461,12 @@ func (s *slot) finish(c *callState, status uint16, body []byte) {
 	}
 	msg := stampAndEncode(&reply, inline)
 
+	// c stays the slot's current call until it is answered: a DISPATCH that comes meanwhile
+	// (the engine sends the next one as soon as it has this answer) waits its turn behind
+	// those sent ahead, so calls are answered in the order they were sent, as the engine
+	// expects of a worker.
 	s.mu.Lock()
 	closed := s.closed
-	if s.current == c {
-		s.current = nil
-	}
 	s.mu.Unlock()
 	if !closed {
 		if h.replyChannel != 0 && rt.sendToCaller(h.replyChannel, msg) {
@@ -478,13 +479,16 @@ func (s *slot) finish(c *callState, status uint16, body []byte) {
 			s.write(msg)
 		}
 	}
-	// The next call sent ahead, if any, after the answer (the engine's order).
+	// The next call sent ahead, if any, once this one is answered.
 	s.mu.Lock()
 	var next *callState
-	if s.current == nil && len(s.pending) > 0 && !s.closed {
-		m := s.pending[0]
-		s.pending = s.pending[1:]
-		next = s.newCall(decodeHeader(m), m)
+	if s.current == c {
+		s.current = nil
+		if len(s.pending) > 0 && !s.closed {
+			m := s.pending[0]
+			s.pending = s.pending[1:]
+			next = s.newCall(decodeHeader(m), m)
+		}
 	}
 	s.mu.Unlock()
 	if next != nil {
