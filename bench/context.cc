@@ -9,7 +9,7 @@ namespace nightjar::bench {
 // worker to start: nop serves up to 16 outstanding calls (bench_rate windows), bench_chain
 // holds one worker per level of a depth-4 chain plus one spare. The Python nop keeps all
 // its slots in one runtime process (max_workers == slots_per_process), so its maximum rate
-// is one process's (bench/runtime_calls.cc); so does the Node.js nop. c-nop is nop (same
+// is one process's (bench/runtime_calls.cc); so do the Node.js and Go nops. c-nop is nop (same
 // library, same pool) in an OCI container (bench/container_calls.cc); it is there only when
 // the run includes the container scenario and the host can run containers, so that other
 // runs neither pay for a container nor fail where runc cannot work.
@@ -17,6 +17,7 @@ DeploymentSpec StandardSpec(const BenchOptions& o) {
   auto lib = [&](const std::string& name) { return o.examples_dir + "/lib" + name + ".so"; };
   auto py = [&](const std::string& handler) { return o.python_examples_dir + "/" + handler; };
   auto js = [&](const std::string& handler) { return o.node_examples_dir + "/" + handler; };
+  auto go = [&](const std::string& binary) { return o.go_examples_dir + "/" + binary; };
   DeploymentSpec spec;
   spec.name = "standard";
   spec.io_threads = 1;
@@ -51,6 +52,18 @@ DeploymentSpec StandardSpec(const BenchOptions& o) {
        .max_workers = 2,
        .timeout_ms = kLong,
        .runtime = "node"},
+      {.name = "go-nop",
+       .handler = go("nop"),
+       .min_workers = 8,
+       .max_workers = 8,
+       .runtime = "go",
+       .slots_per_process = 8},
+      {.name = "go-bench_caller",
+       .handler = go("bench_caller"),
+       .min_workers = 1,
+       .max_workers = 2,
+       .timeout_ms = kLong,
+       .runtime = "go"},
   };
   if (o.Selects("container") && CanRunContainers().ok()) {
     spec.functions.push_back({.name = "c-nop",

@@ -2,7 +2,7 @@
 //
 //   nightjar_bench [--quick] [--out DIR] [--only a,b] [--list]
 //                  [--nightjar PATH] [--examples DIR] [--python-examples DIR]
-//                  [--node-examples DIR]
+//                  [--node-examples DIR] [--go-examples DIR]
 //                  [--grpc-bin PATH] [--work DIR]
 //
 // Runs the registered scenarios (scenario.h) in order, then prints the report table with
@@ -94,6 +94,8 @@ int Main(int argc, char** argv) {
   // Python functions are deployed from their sources, not from a build.
   o.python_examples_dir = std::string(NIGHTJAR_SOURCE_DIR) + "/examples/python";
   o.node_examples_dir = std::string(NIGHTJAR_SOURCE_DIR) + "/examples/node";
+  // Go functions are binaries the build makes beside the C++ examples.
+  o.go_examples_dir = self + "/../examples/go";
   o.grpc_bin = self + "/nightjar_bench_grpc";
   o.out_dir = std::string(NIGHTJAR_SOURCE_DIR) + "/bench/results";
   bool list = false;
@@ -110,6 +112,8 @@ int Main(int argc, char** argv) {
                  "directory of the Python functions (nop.py, bench_caller.py)");
   app.add_option("--node-examples", o.node_examples_dir,
                  "directory of the Node.js functions (nop.js, bench_caller.js)");
+  app.add_option("--go-examples", o.go_examples_dir,
+                 "directory of the built Go functions (nop, bench_caller)");
   app.add_option("--grpc-bin", o.grpc_bin, "nightjar_bench_grpc (for the gRPC floor)");
   app.add_option("--work", o.work_dir, "scratch directory (default: a fresh one under /tmp)");
   app.add_flag("-v,--verbose", o.verbose, "more progress output");
@@ -137,6 +141,7 @@ int Main(int argc, char** argv) {
   // Handler paths in the generated config resolve against its directory, not ours.
   o.python_examples_dir = std::filesystem::absolute(o.python_examples_dir, ec).string();
   o.node_examples_dir = std::filesystem::absolute(o.node_examples_dir, ec).string();
+  o.go_examples_dir = std::filesystem::absolute(o.go_examples_dir, ec).lexically_normal().string();
   const bool own_work_dir = o.work_dir.empty();
   if (own_work_dir) o.work_dir = "/tmp/nightjar-bench-" + std::to_string(::getpid());
   std::filesystem::create_directories(o.work_dir, ec);
@@ -145,9 +150,10 @@ int Main(int argc, char** argv) {
     std::cerr << "nightjar_bench: cannot create " << o.out_dir << ": " << ec.message() << "\n";
     return 1;
   }
-  for (const std::string& p : {o.nightjar_bin, o.examples_dir + "/libbench_caller.so",
-                               o.python_examples_dir + "/bench_caller.py",
-                               o.node_examples_dir + "/bench_caller.js"}) {
+  for (const std::string& p :
+       {o.nightjar_bin, o.examples_dir + "/libbench_caller.so",
+        o.python_examples_dir + "/bench_caller.py", o.node_examples_dir + "/bench_caller.js",
+        o.go_examples_dir + "/bench_caller"}) {
     if (::access(p.c_str(), R_OK) != 0) {
       std::cerr << "nightjar_bench: missing " << p << " (build the release preset first)\n";
       return 1;

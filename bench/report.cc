@@ -111,6 +111,13 @@ const std::vector<Target>& Targets() {
          return Get(r, "internal.nop.container", &Measurement::p50, ok) /
                 Get(r, "internal.nop", &Measurement::p50, ok);
        }},
+      // Issue #11: the same for a Go caller.
+      {"ratio.go_internal_p50_over_cpp_internal_p50", "Go->C++ internal nop p50 / C++ p50", "x",
+       true, 1.5,
+       [](const Results& r, bool* ok) {
+         return Get(r, "internal.nop.go", &Measurement::p50, ok) /
+                Get(r, "internal.nop", &Measurement::p50, ok);
+       }},
       // Issue #8: managed concurrency must win bursts and cost almost nothing when steady.
       {"ratio.burst_managed_p99_over_unmanaged", "burst: managed p99 / unmanaged p99", "x", true,
        0.7,

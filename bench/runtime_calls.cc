@@ -1,6 +1,6 @@
-// Scenarios "python" and "node": functions of a language runtime against the C++ numbers
+// Scenarios "python", "node" and "go": functions of a language runtime against the C++ numbers
 // of the same run. The standard deployment (context.cc) has, per language L with prefix P
-// (py, node), P-nop (a nop whose slots are all in one runtime process) and P-bench_caller
+// (py, node, go), P-nop (a nop whose slots are all in one runtime process) and P-bench_caller
 // (the runtime's twin of bench_caller):
 //   internal.nop.L                Runtime -> C++: P-bench_caller awaiting invoke("nop"), one
 //                                 at a time, timed around the invoke only
@@ -61,5 +61,6 @@ Status RunRuntime(BenchContext& ctx, const std::string& prefix, const std::strin
 
 Status RunPython(BenchContext& ctx) { return RunRuntime(ctx, "py", "python"); }
 Status RunNode(BenchContext& ctx) { return RunRuntime(ctx, "node", "node"); }
+Status RunGo(BenchContext& ctx) { return RunRuntime(ctx, "go", "go"); }
 
 }  // namespace nightjar::bench

@@ -29,6 +29,7 @@ struct BenchOptions {
   std::string examples_dir;         // lib<function>.so of examples/cpp (bench_* included)
   std::string python_examples_dir;  // *.py of examples/python, in the source tree
   std::string node_examples_dir;    // *.js of examples/node, in the source tree
+  std::string go_examples_dir;      // binaries of examples/go, in the build tree
   std::string grpc_bin;             // nightjar_bench_grpc ("" when gRPC was not found)
   std::string work_dir;             // scratch space (configs, IPC roots, logs)
   std::vector<std::string> only;    // scenario names to run; empty = all
@@ -80,7 +81,8 @@ class BenchContext {
   X("internal", RunInternal, "internal calls: nop, chains, fan-out, payloads, CPU, rate")   \
   X("internal-3hop", RunInternal3Hop, "the same on the 3-hop path (direct_dispatch: false)") \
   X("python", RunPython, "Python nop: internal both ways, external, one process's rate")    \
-  X("node", RunNode, "Node.js nop: internal both ways, external, one process's rate")      \
+  X("node", RunNode, "Node.js nop: internal both ways, external, one process's rate")       \
+  X("go", RunGo, "Go nop: internal both ways, external, one process's rate")                \
   X("container", RunContainer, "nop in an OCI container: internal, external, start time")   \
   X("external", RunExternal, "external HTTP calls: sequential, open-loop sweep, CPU, rate") \
   X("burst", RunBurst, "managed vs unmanaged concurrency under bursty open-loop load")      \

@@ -5,6 +5,7 @@
 //
 //   nightjar_wire_gen python > nightjar/_wire.py   the Python module
 //   nightjar_wire_gen js > nightjar/wire.js        the Node.js (CommonJS) module
+//   nightjar_wire_gen go > nightjar/wire.go        the Go package's (unexported) constants
 //   nightjar_wire_gen sample                       one message with every header field set
 //                                                  to a distinct value, as JSON: the
 //                                                  layout-drift test decodes and re-encodes
@@ -111,10 +112,12 @@ std::string PathTemplate(const std::string& path, const std::string& sentinel,
   return path.substr(0, at) + placeholder + path.substr(at + sentinel.size());
 }
 
-// How a language writes the few kinds of definitions the protocol needs. Python and
-// JavaScript (CommonJS) today; a language is one more Syntax.
+// How a language writes the few kinds of definitions the protocol needs. Python,
+// JavaScript (CommonJS) and Go today; a language is one more Syntax.
 struct Syntax {
   const char* comment;       // line comment prefix
+  const char* preamble;      // printed after the top comment (Go's package clause)
+  bool lower_camel;          // names as lowerCamelCase (Go: unexported), not UPPER_SNAKE
   const char* assign;        // printf format of "name = value" with %s, %s
   const char* fields_open;   // the header field table: opener,
   const char* field_row;     //   one row: name, offset, size, signed (%s %zu %zu %s),
@@ -124,10 +127,19 @@ struct Syntax {
   const char* names_close;   //   closer
 };
 
-constexpr Syntax kPython = {
-    "#",   "%s = %s\n",          "HEADER_FIELDS = (\n", "    (\"%s\", %zu, %zu),\n",
-    ")\n", "STATUS_NAMES = {\n", "    %u: \"%s\",\n",   "}\n"};
+constexpr Syntax kPython = {"#",
+                            "",
+                            false,
+                            "%s = %s\n",
+                            "HEADER_FIELDS = (\n",
+                            "    (\"%s\", %zu, %zu),\n",
+                            ")\n",
+                            "STATUS_NAMES = {\n",
+                            "    %u: \"%s\",\n",
+                            "}\n"};
 constexpr Syntax kJavaScript = {"//",
+                                "",
+                                false,
                                 "exports.%s = %s;\n",
                                 "exports.HEADER_FIELDS = [\n",
                                 "  [\"%s\", %zu, %zu, %s],\n",
@@ -136,8 +148,37 @@ constexpr Syntax kJavaScript = {"//",
                                 "  %u: \"%s\",\n",
                                 "};\n"};
 
+// Go: the table and type of a header field row; statusNames maps CallStatus to its name.
+constexpr Syntax kGo = {"//",
+                        "package nightjar\n\n",
+                        true,
+                        "const %s = %s\n",
+                        "var headerFields = [...]wireField{\n",
+                        "\t{\"%s\", %zu, %zu, %s},\n",
+                        "}\n",
+                        "var statusNames = map[uint16]string{\n",
+                        "\t%u: \"%s\",\n",
+                        "}\n"};
+
+// "MSG_WORKER_HELLO" -> "msgWorkerHello".
+std::string LowerCamel(const std::string& name) {
+  std::string out;
+  bool upper_next = false;
+  for (char c : name) {
+    if (c == '_') {
+      upper_next = !out.empty();
+      continue;
+    }
+    const char lower = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    out += upper_next && lower >= 'a' && lower <= 'z' ? static_cast<char>(lower - 32) : lower;
+    upper_next = false;
+  }
+  return out;
+}
+
 void Assign(const Syntax& syntax, const std::string& name, const std::string& value) {
-  std::printf(syntax.assign, name.c_str(), value.c_str());
+  const std::string n = syntax.lower_camel ? LowerCamel(name) : name;
+  std::printf(syntax.assign, n.c_str(), value.c_str());
 }
 
 std::string Quoted(const std::string& s) { return "\"" + s + "\""; }
@@ -149,6 +190,7 @@ void Emit(const Syntax& syntax, const char* language) {
       "%s runtimes/wire_gen.cc from src/proto/message.h and src/ipc/ipc_root.h: do not edit.\n", c);
   std::printf(
       "%s docs/protocol.md explains every field; docs/runtimes.md how runtimes use them.\n\n", c);
+  std::printf("%s", syntax.preamble);
   Assign(syntax, "MESSAGE_SIZE", std::to_string(nightjar::proto::kMessageSize));
   Assign(syntax, "HEADER_SIZE", std::to_string(nightjar::proto::kHeaderSize));
   Assign(syntax, "INLINE_PAYLOAD_SIZE", std::to_string(nightjar::proto::kInlinePayloadSize));
@@ -275,10 +317,12 @@ int main(int argc, char** argv) {
     Emit(kPython, "Python");
   } else if (what == "js") {
     Emit(kJavaScript, "JavaScript (Node.js)");
+  } else if (what == "go") {
+    Emit(kGo, "Go");
   } else if (what == "sample") {
     EmitSample();
   } else {
-    std::fprintf(stderr, "usage: nightjar_wire_gen python|js|sample\n");
+    std::fprintf(stderr, "usage: nightjar_wire_gen python|js|go|sample\n");
     return 2;
   }
   return std::ferror(stdout) ? 1 : 0;

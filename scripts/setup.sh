@@ -14,6 +14,8 @@ PACKAGES=(
   python3-uvloop
   # the Node.js runtime (runtime: node)
   nodejs
+  # the Go runtime and Go functions (runtime: go; standard library only)
+  golang-go
   # benchmark harness (make bench): gRPC floor, plots, profiling
   make libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc gnuplot-nox
   linux-perf valgrind

@@ -156,11 +156,26 @@ def node_function(name: str, handler: str, **options) -> dict:
     return entry
 
 
+def go_function(name: str, binary: str, **options) -> dict:
+    """One `functions:` entry for runtime go. binary is "examples/<name>" (the build's
+    examples/go/<name>) or "probe" (the build's tests/functions/go/probe)."""
+    if binary.startswith("examples/"):
+        path = examples_dir().parent / "go" / binary[len("examples/"):]
+    else:
+        env = os.environ.get("NIGHTJAR_TEST_FUNCTIONS_DIR")
+        base = Path(env) if env else examples_dir().parent.parent / "tests" / "functions"
+        path = base / "go" / binary
+    entry = {"name": name, "runtime": "go", "handler": str(path.resolve())}
+    entry.update(options)
+    return entry
+
+
 def runtime_pids(ipc_root: Path) -> list:
     """Language runtime processes of a deployment (`python3 -m nightjar --ipc-root ...`,
-    `node .../nightjar/main.js --ipc-root ...`)."""
+    `node .../nightjar/main.js --ipc-root ...`, a Go binary with `--control-fd`)."""
     return sorted(p.pid for p in processes_mentioning(str(ipc_root))
-                  if " -m nightjar " in p.cmdline or "nightjar/main.js " in p.cmdline)
+                  if " -m nightjar " in p.cmdline or "nightjar/main.js " in p.cmdline
+                  or " --control-fd " in p.cmdline)
 
 
 def all_example_functions(**overrides: dict) -> list:

@@ -694,8 +694,13 @@ def test_every_request_gets_one_answer_while_workers_are_killed(tmp_path):
 
 
 def _is_worker_of(pid: int, name: str) -> bool:
+    # `nightjar-worker worker ... --handler lib<name>.so`. The launcher names the library too,
+    # and while all its workers are down it has no children, so worker_pids lists it: killing
+    # it (as happened under ASan on a loaded machine) left echo without workers for seconds.
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return f"lib{name}.so".encode() in f.read()
+            cmdline = f.read()
+        argv = cmdline.split(b"\0")
+        return len(argv) > 1 and argv[1] == b"worker" and f"lib{name}.so".encode() in cmdline
     except OSError:
         return False

@@ -378,8 +378,10 @@ bool IsIdentifier(const std::string& s, bool dollar) {
 
 // Relative handlers resolve against the config's directory, not the process's cwd, so a
 // config means the same thing wherever `nightjar` is started from.
+// `hint` follows the message when the file is missing (how to make it).
 std::string ResolveHandler(const std::string& handler, const fs::path& base_dir,
-                           const std::string& path, const YAML::Node& at) {
+                           const std::string& path, const YAML::Node& at,
+                           const std::string& hint = "") {
   fs::path resolved = fs::path(handler);
   if (resolved.is_relative()) resolved = base_dir / resolved;
   resolved = resolved.lexically_normal();
@@ -388,7 +390,8 @@ std::string ResolveHandler(const std::string& handler, const fs::path& base_dir,
   if (ec || !fs::exists(st)) {
     Fail(path,
          "handler file " + Quote(resolved.string()) + " does not exist" +
-             (ec && ec != std::errc::no_such_file_or_directory ? " (" + ec.message() + ")" : ""),
+             (ec && ec != std::errc::no_such_file_or_directory ? " (" + ec.message() + ")" : "") +
+             hint,
          at);
   }
   if (!fs::is_regular_file(st)) {
@@ -477,25 +480,29 @@ FunctionConfig ParseFunction(const YAML::Node& node, const std::string& path,
          "invalid function name " + Quote(f.name) + "; expected 1 to 64 of [A-Za-z0-9_.-]",
          name_node);
   }
-  if (f.runtime != "cpp" && f.runtime != "python" && f.runtime != "node") {
+  if (f.runtime != "cpp" && f.runtime != "python" && f.runtime != "node" && f.runtime != "go") {
     Fail(path + ".runtime",
-         "unsupported runtime " + Quote(f.runtime) + "; expected \"cpp\", \"python\" or \"node\"",
+         "unsupported runtime " + Quote(f.runtime) +
+             "; expected \"cpp\", \"python\", \"node\" or \"go\"",
          runtime_node);
   }
   const bool python = f.runtime == "python";
+  const bool go = f.runtime == "go";       // the handler is the built binary itself
   const bool hosted = f.runtime != "cpp";  // a language runtime process hosts the workers
-  if (!hosted && seen.count("interpreter")) {
+  if ((!hosted || go) && seen.count("interpreter")) {
     Fail(path + ".interpreter", "only runtimes \"python\" and \"node\" take an interpreter",
          interpreter_node);
   }
   if (!hosted && seen.count("slots_per_process") && f.slots_per_process != 1) {
     Fail(path + ".slots_per_process",
-         "runtime \"cpp\" runs one worker per process; only runtimes \"python\" and \"node\" "
-         "host several",
+         "runtime \"cpp\" runs one worker per process; only runtimes \"python\", \"node\" and "
+         "\"go\" host several",
          slots_node);
   }
   if (hosted) {
     if (!seen.count("slots_per_process")) f.slots_per_process = kDefaultRuntimeSlots;
+  }
+  if (hosted && !go) {
     if (!seen.count("interpreter")) {
       f.interpreter = python ? kDefaultPythonInterpreter : kDefaultNodeInterpreter;
     }
@@ -567,7 +574,17 @@ FunctionConfig ParseFunction(const YAML::Node& node, const std::string& path,
       suffix = "#" + name;
     }
   }
-  f.handler_file = ResolveHandler(file, base_dir, path + ".handler", handler_node);
+  f.handler_file =
+      ResolveHandler(file, base_dir, path + ".handler", handler_node,
+                     go ? "; runtime \"go\" takes the built binary (go build: README, \"Writing a "
+                          "Go function\")"
+                        : "");
+  if (go && ::access(f.handler_file.c_str(), X_OK) != 0) {
+    Fail(path + ".handler",
+         "handler " + Quote(f.handler_file) +
+             " is not executable; runtime \"go\" takes the binary `go build` made",
+         handler_node);
+  }
   f.handler = f.handler_file + suffix;
   return f;
 }

@@ -23,7 +23,7 @@ inline constexpr int64_t kMaxDurationMs = 24ll * 3600 * 1000;
 // machine's PATH may put a different python3 first (docs/runtimes.md).
 inline constexpr const char* kDefaultPythonInterpreter = "/usr/bin/python3";
 inline constexpr const char* kDefaultNodeInterpreter = "/usr/bin/node";
-// Worker slots one runtime process (Python, Node.js) hosts by default (docs/runtimes.md,
+// Worker slots one runtime process (Python, Node.js, Go) hosts by default (docs/runtimes.md,
 // "Slots").
 inline constexpr uint32_t kDefaultRuntimeSlots = 4;
 
@@ -37,14 +37,16 @@ struct ContainerLimits {
 
 struct FunctionConfig {
   std::string name;             // [A-Za-z0-9_.-], 1..64 chars, unique
-  std::string runtime = "cpp";  // "cpp", "python" or "node"
+  std::string runtime = "cpp";  // "cpp", "python", "node" or "go"
   // cpp: the shared library's path; python: "path/to/file.py:function"; node:
-  // "path/to/file.js" or "path/to/file.js#export" (default export: handle). The path
-  // resolves against the config's directory.
+  // "path/to/file.js" or "path/to/file.js#export" (default export: handle); go: the
+  // function's executable (built with `go build`). The path resolves against the config's
+  // directory.
   std::string handler;
   std::string handler_file;  // the (resolved) file part of handler
   std::string interpreter;   // python, node: the interpreter (kDefault*Interpreter)
-  // Worker slots per runtime process: 1 for cpp; python, node default kDefaultRuntimeSlots.
+  // Worker slots per runtime process: 1 for cpp; python, node, go default
+  // kDefaultRuntimeSlots.
   uint32_t slots_per_process = 1;
   uint32_t min_workers = 1;  // started ahead of need; 0..max_workers
   uint32_t max_workers = 8;  // 1..1024

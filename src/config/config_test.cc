@@ -540,12 +540,20 @@ INSTANTIATE_TEST_SUITE_P(
                   "functions[0].name: expected a string, got null"},
         Rejection{"RuntimeUnknown", WithFunction("    runtime: ruby\n"),
                   "functions[0].runtime: unsupported runtime \"ruby\"; expected \"cpp\", "
-                  "\"python\" or \"node\""},
+                  "\"python\", \"node\" or \"go\""},
         Rejection{"PythonHandlerWithoutFunction", WithFunction("    runtime: python\n"),
                   "functions[0].handler: expected \"path/to/file.py:function\" for runtime "
                   "\"python\""},
-        Rejection{"CppWithInterpreter", WithFunction("    interpreter: /usr/bin/python3\n"),
-                  "functions[0].interpreter: only runtimes \"python\" and \"node\" take an interpreter"},
+        Rejection{
+            "CppWithInterpreter", WithFunction("    interpreter: /usr/bin/python3\n"),
+            "functions[0].interpreter: only runtimes \"python\" and \"node\" take an interpreter"},
+        Rejection{
+            "GoWithInterpreter", WithFunction("    runtime: go\n    interpreter: /bin/sh\n"),
+            "functions[0].interpreter: only runtimes \"python\" and \"node\" take an interpreter"},
+        Rejection{"GoHandlerNotExecutable", WithFunction("    runtime: go\n"),
+                  "is not executable; runtime \"go\" takes the binary"},
+        Rejection{"GoHandlerMissing", "functions:\n  - {name: g, runtime: go, handler: nope}\n",
+                  "does not exist; runtime \"go\" takes the built binary"},
         Rejection{"CppWithSlots", WithFunction("    slots_per_process: 2\n"),
                   "functions[0].slots_per_process: runtime \"cpp\" runs one worker per process"},
         Rejection{"SlotsZero", WithFunction("    slots_per_process: 0\n"),

@@ -174,16 +174,19 @@ pid_t Launcher::RuntimeWithRoom() {
   }
   UniqueFd theirs(pair[0]);
   UniqueFd ours(pair[1]);
-  std::vector<std::string> args = {options_.interpreter};
+  // Go functions are programs (their main calls nightjar.Serve): run the binary itself.
+  const bool go = options_.runtime == "go";
+  const std::string exe = go ? options_.handler : options_.interpreter;
+  std::vector<std::string> args = {exe};
   if (options_.runtime == "python") {
     args.insert(args.end(), {"-m", "nightjar"});
-  } else {
+  } else if (!go) {
     args.push_back(options_.runtimes_dir + "/node/nightjar/main.js");
   }
   args.insert(args.end(), {"--ipc-root", options_.ipc_dir, "--function", options_.function,
                            "--handler", options_.handler, "--max-payload",
                            std::to_string(options_.max_payload), "--control-fd", "3"});
-  const pid_t pid = Spawn(std::move(args), options_.interpreter, theirs.get());
+  const pid_t pid = Spawn(std::move(args), exe, theirs.get());
   if (pid < 0) return -1;
   children_[pid].control = std::move(ours);
   return pid;
@@ -213,9 +216,13 @@ pid_t Launcher::Spawn(std::vector<std::string> args, const std::string& exe, int
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   // The runtime finds its package first on its language's path, ahead of the user's.
-  const char* path_var = options_.runtime == "python" ? "PYTHONPATH" : "NODE_PATH";
+  // (A Go binary has its runtime compiled in.)
+  const char* path_var = options_.runtime == "python" ? "PYTHONPATH"
+                         : options_.runtime == "node" ? "NODE_PATH"
+                                                      : nullptr;
   std::string search_path = options_.runtimes_dir + "/" + options_.runtime;
-  if (const char* user = std::getenv(path_var); user != nullptr && *user != '\0') {
+  if (const char* user = path_var ? std::getenv(path_var) : nullptr;
+      user != nullptr && *user != '\0') {
     search_path += std::string(":") + user;
   }
   pid_t self = ::getpid();
@@ -233,7 +240,7 @@ pid_t Launcher::Spawn(std::vector<std::string> args, const std::string& exe, int
     if (control >= 0) {
       // dup2 leaves the new fd without close-on-exec; if it already is fd 3, clear it.
       if (control == 3 ? ::fcntl(3, F_SETFD, 0) != 0 : ::dup2(control, 3) != 3) ::_exit(127);
-      ::setenv(path_var, search_path.c_str(), 1);
+      if (path_var != nullptr) ::setenv(path_var, search_path.c_str(), 1);
     }
     ::execv(exe.c_str(), argv.data());
     ::_exit(127);

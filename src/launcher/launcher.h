@@ -6,8 +6,8 @@
 //
 // Workers come in two shapes (docs/runtimes.md, "Slots"):
 //   * cpp: one `nightjar worker` process per worker, SIGKILLed to stop it;
-//   * python, node: runtime processes that host up to slots_per_process workers ("slots")
-//     each.
+//   * python, node, go: runtime processes that host up to slots_per_process workers
+//     ("slots") each (go: the function's own binary, which links the runtime).
 //     A slot goes to a running runtime process with room, else to a new one; the launcher
 //     tells the process over a control pipe (its read end is fd 3 in the process) with
 //     the same kStartWorker / kStopWorker messages the engine sends here. A stopped slot is
@@ -34,9 +34,9 @@ struct LauncherOptions {
   std::string worker_exe;          // binary that implements `worker` (normally /proc/self/exe)
   pid_t engine_pid = 0;            // exit at once if the parent is someone else; 0 = in a container
   int worker_nice = 0;             // workers run this much nicer than the launcher (0..19)
-  std::string runtime = "cpp";     // "cpp", "python" or "node"
+  std::string runtime = "cpp";     // "cpp", "python", "node" or "go"
   std::string interpreter;         // python, node: the interpreter to run
-  uint32_t slots_per_process = 1;  // python, node: worker slots per runtime process
+  uint32_t slots_per_process = 1;  // python, node, go: worker slots per runtime process
   // The build's runtimes/ directory (next to the binary): <dir>/python holds the Python
   // `nightjar` package, <dir>/node the Node.js one.
   std::string runtimes_dir;

@@ -1,0 +1,3 @@
+module nightjar.dev/nightjar
+
+go 1.19
