@@ -48,7 +48,11 @@ Status Engine::Start() {
   if (!root.ok()) return root.status();
   root_.emplace(std::move(*root));
   proto::FunctionDirectory dir;
-  for (const auto& f : config_.functions) dir.Add(f.id, f.name);
+  for (const auto& f : config_.functions) {
+    dir.Add(f.id, f.name);
+    // A gRPC service is also callable by "grpc:<service>" (src/gateway/grpc.h).
+    if (!f.grpc.empty()) dir.Add(f.id, "grpc:" + f.grpc);
+  }
   {
     std::ofstream out(root_->FunctionDirectoryPath());
     out << dir.Serialize();
