@@ -32,6 +32,10 @@ def gdep(tmp_path_factory):
                          max_payload_bytes=PROBE_LIMIT),
         nj.test_function("start_crash", grpc="test.Down", min_workers=0),
         nj.function("echo"),
+        nj.python_function("py_greet", "probe.py:grpc_greet"),
+        nj.python_function("py_service", "probe.py:grpc_service", grpc="test.PyService"),
+        nj.node_function("node_greet", "probe.js#grpcGreet"),
+        nj.node_function("node_service", "probe.js#grpcService", grpc="test.NodeService"),
     ]
     with nj.nightjar_up(tmp_path_factory.mktemp("grpc"), functions=functions) as dep:
         yield dep
@@ -110,6 +114,18 @@ def test_the_function_receives_service_and_method_and_untouched_bytes(gdep, chan
 def test_internal_grpc_call_by_service_and_method(gdep, channel, pb2):
     reply = pb2.HelloReply.FromString(raw(channel, "/test.Probe/Greet", b"greet:Ada"))
     assert reply.message == "Hello, Ada!"
+
+
+@pytest.mark.parametrize("caller", ["py_greet", "node_greet"])
+def test_internal_grpc_call_from_python_and_node(gdep, pb2, caller):
+    r = nj.call(gdep, caller, b"Lin")
+    nj.expect(r, 200, None, gdep, caller)
+    assert pb2.HelloReply.FromString(r.body).message == "Hello, Lin!"
+
+
+@pytest.mark.parametrize("service", ["test.PyService", "test.NodeService"])
+def test_grpc_services_in_python_and_node(gdep, channel, service):
+    assert raw(channel, f"/{service}/Ping", b"\x00\x01data") == b"Ping:\x00\x01data"
 
 
 @pytest.mark.parametrize("path,detail", [
