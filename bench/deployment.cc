@@ -86,6 +86,7 @@ std::string RenderConfig(const DeploymentSpec& spec) {
       << "\n    max_workers: " << f.max_workers << "\n";
     if (f.slots_per_process > 0) y << "    slots_per_process: " << f.slots_per_process << "\n";
     if (!f.isolation.empty()) y << "    isolation: " << f.isolation << "\n";
+    if (!f.grpc.empty()) y << "    grpc: " << f.grpc << "\n";
     if (f.timeout_ms > 0) y << "    timeout_ms: " << f.timeout_ms << "\n";
     if (!f.concurrency.empty()) y << "    concurrency: " << f.concurrency << "\n";
     if (f.max_payload_bytes > 0) y << "    max_payload_bytes: " << f.max_payload_bytes << "\n";

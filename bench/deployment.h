@@ -32,6 +32,7 @@ struct FunctionSpec {
   std::string runtime{};           // "" = default (cpp), or "python"
   uint32_t slots_per_process = 0;  // python: worker slots per runtime process; 0 = default
   std::string isolation{};         // "" = engine default (process), or "process" / "container"
+  std::string grpc{};              // "" = none, or the gRPC service it serves
 };
 
 struct DeploymentSpec {

@@ -83,6 +83,7 @@ class BenchContext {
   X("python", RunPython, "Python nop: internal both ways, external, one process's rate")    \
   X("node", RunNode, "Node.js nop: internal both ways, external, one process's rate")       \
   X("go", RunGo, "Go nop: internal both ways, external, one process's rate")                \
+  X("h2", RunH2, "nop over HTTP/2 and gRPC through the gateway vs HTTP/1.1; h2load rate")    \
   X("container", RunContainer, "nop in an OCI container: internal, external, start time")   \
   X("external", RunExternal, "external HTTP calls: sequential, open-loop sweep, CPU, rate") \
   X("burst", RunBurst, "managed vs unmanaged concurrency under bursty open-loop load")      \

@@ -6,6 +6,10 @@ set -euo pipefail
 PACKAGES=(
   build-essential g++ cmake ninja-build pkg-config git
   libyaml-cpp-dev libcli11-dev node-llhttp nlohmann-json3-dev
+  # HTTP/2 and gRPC on the gateway (docs/http.md): nghttp2; the gRPC example's messages and
+  # C++ client (examples/grpc); curl, h2load and python3-grpcio as real clients in the tests
+  libnghttp2-dev nghttp2-client libprotobuf-dev protobuf-compiler libgrpc++-dev
+  protobuf-compiler-grpc python3-grpcio python3-protobuf
   # isolation: container (docs/isolation.md): runc drives the OCI containers
   runc
   libgtest-dev libgmock-dev

@@ -305,10 +305,11 @@ def test_unknown_function_is_404_whatever_the_method(dep, method):
 # 4. Upgrade offers and other versions
 
 
-def test_h2c_upgrade_offer_from_curl_is_answered_in_http11(dep):
-    res = subprocess.run(["curl", "-s", "--http2", "--data-binary", "hi",
+def test_h2c_upgrade_offer_from_curl_is_taken(dep):
+    # RFC 7540 §3.2: a complete offer (tests/test_http2.py has the rest of HTTP/2).
+    res = subprocess.run(["curl", "-s", "--http2", "--data-binary", "hi", "-w", " %{http_version}",
                           f"{dep.url}/function/echo"], capture_output=True, timeout=30)
-    assert res.returncode == 0 and res.stdout == b"hi", res
+    assert res.returncode == 0 and res.stdout == b"hi 2", res
 
 
 @pytest.mark.parametrize("upgrade", [b"h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA",
@@ -323,7 +324,7 @@ def test_any_upgrade_offer_is_ignored(dep, upgrade):
 
 
 @pytest.mark.parametrize("raw,status", [
-    (b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 505),
+    (b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nPRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 505),
     (b"GET /healthz HTTP/2.0\r\nHost: x\r\n\r\n", 505),
     (b"GET /healthz HTTP/3.0\r\nHost: x\r\n\r\n", 505),
     (b"GET /healthz HTTP/0.9\r\n\r\n", 505),
@@ -335,10 +336,13 @@ def test_any_upgrade_offer_is_ignored(dep, upgrade):
     (b"GET /healthz HTTP/1.1\r\n\r\n", 400),
     (b"GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
     (b"GET /healthz HTTP/1.1\r\nHost: a b\r\n\r\n", 400),
-], ids=["h2-preface", "http2", "http3", "http09", "unknown-method", "connect",
+], ids=["h2-preface-after-http11", "http2", "http3", "http09", "unknown-method", "connect",
         "unknown-coding", "long-target", "no-host", "two-hosts", "bad-host"])
 def test_protocol_errors_get_their_status_and_a_close(dep, raw, status):
     rs = parse_responses(exchange(dep, raw))
+    if raw.startswith(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nPRI"):
+        assert rs[0][0] == 200, rs
+        rs = rs[1:]
     assert [r[0] for r in rs] == [status], rs
     assert rs[0][1]["connection"] == "close" and rs[0][2].endswith(b"\n")
 

@@ -2,6 +2,7 @@
 // socket, 1 KB request and 1 KB response, one at a time, timed by the client.
 //
 //   nightjar_bench_grpc --socket PATH --warmup N --samples N --bytes B --out FILE
+//   nightjar_bench_grpc --connect HOST:PORT ...   (a client of a server elsewhere: the gateway)
 //
 // Forks a synchronous gRPC server (before gRPC is initialized in either process), connects
 // a client stub to unix:PATH, runs warmup + samples calls and writes the samples' round-trip
@@ -67,7 +68,7 @@ int Fail(const std::string& why, pid_t server) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string socket_path, out_path;
+  std::string socket_path, out_path, connect;
   long warmup = 1000, samples = 10000, bytes = 1024;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
@@ -81,19 +82,27 @@ int main(int argc, char** argv) {
       samples = std::atol(argv[i + 1]);
     else if (flag == "--bytes")
       bytes = std::atol(argv[i + 1]);
+    else if (flag == "--connect")
+      connect = argv[i + 1];
     else
       return Fail("unknown flag " + flag, -1);
   }
-  if (socket_path.empty() || out_path.empty() || samples <= 0 || warmup < 0 || bytes < 0) {
-    return Fail("usage: --socket PATH --out FILE [--warmup N] [--samples N] [--bytes B]", -1);
+  if ((socket_path.empty() == connect.empty()) || out_path.empty() || samples <= 0 ||
+      warmup < 0 || bytes < 0) {
+    return Fail("usage: --socket PATH | --connect HOST:PORT, --out FILE [--warmup N] "
+                "[--samples N] [--bytes B]",
+                -1);
   }
-  ::unlink(socket_path.c_str());
-  const std::string address = "unix:" + socket_path;
+  // --connect: a client only, of a server elsewhere (the Nightjar gateway, whose function
+  // may answer with an empty message: the reply size is then not checked).
+  const bool client_only = !connect.empty();
+  if (!client_only) ::unlink(socket_path.c_str());
+  const std::string address = client_only ? connect : "unix:" + socket_path;
 
   const pid_t parent = ::getpid();
-  const pid_t server = ::fork();
+  const pid_t server = client_only ? 0 : ::fork();
   if (server < 0) return Fail("fork failed", -1);
-  if (server == 0) {
+  if (server == 0 && !client_only) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) std::_Exit(1);
     Serve(address);
@@ -115,13 +124,17 @@ int main(int argc, char** argv) {
     const grpc::Status st = stub->Echo(&context, request, &reply);
     const int64_t t1 = NowNs();
     if (!st.ok()) return Fail("call failed: " + st.error_message(), server);
-    if (reply.payload().size() != request.payload().size()) return Fail("short reply", server);
+    if (!client_only && reply.payload().size() != request.payload().size()) {
+      return Fail("short reply", server);
+    }
     if (i >= warmup) rtt.push_back(static_cast<uint32_t>(std::min<int64_t>(t1 - t0, UINT32_MAX)));
   }
 
-  ::kill(server, SIGTERM);
-  ::waitpid(server, nullptr, 0);
-  ::unlink(socket_path.c_str());
+  if (!client_only) {
+    ::kill(server, SIGTERM);
+    ::waitpid(server, nullptr, 0);
+    ::unlink(socket_path.c_str());
+  }
   std::ofstream out(out_path, std::ios::binary | std::ios::trunc);
   out.write(reinterpret_cast<const char*>(rtt.data()),
             static_cast<std::streamsize>(rtt.size() * sizeof(uint32_t)));

@@ -158,6 +158,20 @@ class Context {
     return InvokeResult{status, View(out)};
   }
 
+  // gRPC: calls `method` of the function that declares `grpc: <service>` with the
+  // request message's protobuf bytes, over the same fast path as Invoke (the callee sees
+  // what a gateway gRPC call gives it, see GrpcCall). On NJ_OK the output is the response
+  // message's bytes. Fails as Invoke, with NJ_ERR_NOT_FOUND for an unknown service.
+  InvokeResult InvokeGrpc(std::string_view service, std::string_view method,
+                          std::string_view message) const {
+    std::string input;
+    input.reserve(service.size() + method.size() + 3 + message.size());
+    input.append("/").append(service).append("/").append(method).append("\n").append(message);
+    std::string name("grpc:");
+    name.append(service);
+    return Invoke(name, input);
+  }
+
   // Time left before this call's deadline; std::chrono::nanoseconds::max() if it has none.
   // May be zero or negative once the deadline has passed.
   std::chrono::nanoseconds Remaining() const noexcept {
@@ -176,6 +190,31 @@ class Context {
 
   const nj_host_api* host_;
   nj_call* call_;
+};
+
+// A gRPC call as a function that declares `grpc: <service>` receives it (from the
+// gateway, or from InvokeGrpc): the input is "/<service>/<Method>\n" followed by the
+// request message's protobuf bytes, untouched; the function's output is the response
+// message's bytes. An error message that starts with a gRPC code name and ": "
+// ("NOT_FOUND: no such user") reaches a gRPC client as that code, any other as UNKNOWN.
+struct GrpcCall {
+  std::string_view service;  // "helloworld.Greeter"
+  std::string_view method;   // "SayHello"
+  std::string_view message;  // the request message (protobuf bytes)
+
+  // Splits a gRPC-service function's input; false if it is not one (say, a plain
+  // POST /function/<name> call).
+  static bool Parse(std::string_view input, GrpcCall* call) noexcept {
+    const size_t nl = input.find('\n');
+    if (nl == std::string_view::npos || input.empty() || input[0] != '/') return false;
+    const std::string_view path = input.substr(1, nl - 1);
+    const size_t slash = path.find('/');
+    if (slash == std::string_view::npos || slash == 0 || slash + 1 == path.size()) return false;
+    call->service = path.substr(0, slash);
+    call->method = path.substr(slash + 1);
+    call->message = input.substr(nl + 1);
+    return true;
+  }
 };
 
 // Implementation of the registration macros. Not part of the API.

@@ -288,6 +288,8 @@ void ParseGateway(const YAML::Node& node, GatewayConfig& g) {
            [&](auto& v, auto& p) { g.lingering_close_bytes = ReadU64(v, p, 0); }},
           {"max_pipelined_calls",
            [&](auto& v, auto& p) { g.max_pipelined_calls = ReadU32(v, p, 1, 1024); }},
+          {"h2_max_concurrent_streams",
+           [&](auto& v, auto& p) { g.h2_max_concurrent_streams = ReadU32(v, p, 1, 10'000); }},
           {"max_unsent_output_bytes",
            [&](auto& v, auto& p) { g.max_unsent_output_bytes = ReadU64(v, p, 1024); }},
           {"max_connections", [&](auto& v, auto& p) { g.max_connections = ReadU32(v, p, 1); }},
@@ -400,6 +402,24 @@ std::string ResolveHandler(const std::string& handler, const fs::path& base_dir,
   return resolved.string();
 }
 
+// A protobuf full name: identifiers joined by dots (no leading, trailing or double dot).
+bool IsValidGrpcService(const std::string& s) {
+  if (s.empty() || s.size() > 200) return false;
+  bool at_start = true;
+  for (char c : s) {
+    const bool alpha = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+    if (c == '.') {
+      if (at_start) return false;
+      at_start = true;
+    } else if (alpha || (!at_start && c >= '0' && c <= '9')) {
+      at_start = false;
+    } else {
+      return false;
+    }
+  }
+  return !at_start;
+}
+
 FunctionConfig ParseFunction(const YAML::Node& node, const std::string& path,
                              const fs::path& base_dir, const EngineConfig& engine) {
   FunctionConfig f;
@@ -471,6 +491,18 @@ FunctionConfig ParseFunction(const YAML::Node& node, const std::string& path,
            [&](auto& v, auto& p) {
              f.slots_per_process = ReadU32(v, p, 1, kMaxWorkers);
              slots_node = v;
+           }},
+          {"grpc",
+           [&](auto& v, auto& p) {
+             f.grpc = ReadString(v, p);
+             if (!IsValidGrpcService(f.grpc)) {
+               Fail(p,
+                    "invalid gRPC service name " + Quote(f.grpc) +
+                        "; expected a full name such as helloworld.Greeter (package parts and "
+                        "the service, each [A-Za-z_][A-Za-z0-9_]*, joined by dots; at most 200 "
+                        "characters)",
+                    v);
+             }
            }},
       });
 
@@ -601,9 +633,19 @@ void ParseFunctions(const YAML::Node& node, const fs::path& base_dir, const Engi
          node);
   }
   std::map<std::string, size_t> index_by_name;
+  std::map<std::string, size_t> index_by_service;
   for (size_t i = 0; i < node.size(); ++i) {
     const std::string path = "functions[" + std::to_string(i) + "]";
     FunctionConfig f = ParseFunction(node[i], path, base_dir, engine);
+    if (!f.grpc.empty()) {
+      auto [it, inserted] = index_by_service.emplace(f.grpc, i);
+      if (!inserted) {
+        Fail(path + ".grpc",
+             "gRPC service " + Quote(f.grpc) + " is already served by functions[" +
+                 std::to_string(it->second) + "]; a service belongs to one function",
+             node[i]["grpc"]);
+      }
+    }
     auto [it, inserted] = index_by_name.emplace(f.name, i);
     if (!inserted) {
       Fail(path + ".name",
@@ -646,6 +688,14 @@ std::string YamlErrorMessage(const YAML::Exception& e) {
 }  // namespace
 
 const FunctionConfig* Config::Find(std::string_view name) const {
+  constexpr std::string_view kGrpc = "grpc:";
+  if (name.starts_with(kGrpc)) {
+    name.remove_prefix(kGrpc.size());
+    for (const FunctionConfig& f : functions) {
+      if (!f.grpc.empty() && f.grpc == name) return &f;
+    }
+    return nullptr;
+  }
   for (const FunctionConfig& f : functions) {
     if (f.name == name) return &f;
   }

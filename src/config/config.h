@@ -63,6 +63,9 @@ struct FunctionConfig {
   // (Little's law + the calls waiting, bounded by the cores the calls can fill).
   std::string concurrency = "unmanaged";
   double concurrency_coef = 1.0;  // target = coef x rate x running time + queued; (0, 100]
+  // The gRPC service this function implements ("helloworld.Greeter"), or "": calls to
+  // /<service>/<Method> reach it as the function "grpc:<service>" (src/gateway/grpc.h).
+  std::string grpc;
   uint32_t id = 0;                // assigned 1.. in file order (not a YAML key)
 };
 
@@ -84,6 +87,8 @@ struct GatewayConfig {
   uint32_t max_pipelined_calls = 1;               // calls in flight per connection
   uint64_t max_unsent_output_bytes = 1ull << 20;  // stop reading/dispatching above this
   uint32_t max_connections = 10'000;
+  // HTTP/2 (docs/http.md): SETTINGS_MAX_CONCURRENT_STREAMS per connection, 1..10000.
+  uint32_t h2_max_concurrent_streams = 128;
 };
 
 struct EngineConfig {
@@ -119,7 +124,8 @@ struct Config {
   EngineConfig engine;
   std::vector<FunctionConfig> functions;
 
-  // nullptr if there is no function with that name.
+  // nullptr if there is no function with that name. "grpc:<service>" names the function
+  // whose `grpc` key is <service>.
   const FunctionConfig* Find(std::string_view name) const;
   // Effective deadline of a function's calls.
   int64_t TimeoutMs(const FunctionConfig& f) const {

@@ -637,3 +637,43 @@ INSTANTIATE_TEST_SUITE_P(
 
 }  // namespace
 }  // namespace nightjar::config
+
+namespace nightjar::config {
+namespace {
+
+TEST_F(ConfigTest, GrpcServiceIsFoundByItsPrefixedName) {
+  Result<Config> r = Parse(R"(
+gateway: {h2_max_concurrent_streams: 7}
+functions:
+  - {name: greeter, handler: echo.so, grpc: helloworld.Greeter}
+  - {name: plain, handler: echo.so}
+)");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  const Config& c = *r;
+  EXPECT_EQ(c.gateway.h2_max_concurrent_streams, 7u);
+  EXPECT_EQ(c.functions[0].grpc, "helloworld.Greeter");
+  EXPECT_EQ(c.Find("grpc:helloworld.Greeter"), &c.functions[0]);
+  EXPECT_EQ(c.Find("greeter"), &c.functions[0]);
+  EXPECT_EQ(c.Find("grpc:plain"), nullptr);
+  EXPECT_EQ(c.Find("grpc:"), nullptr);
+  EXPECT_EQ(c.Find("helloworld.Greeter"), nullptr);
+}
+
+TEST_F(ConfigTest, BadGrpcServicesAreRejectedNamingTheKey) {
+  for (const char* bad : {"''", "Greeter.", ".Greeter", "a..b", "1a.B", "a.b-c", "'a b'", "a/b"}) {
+    EXPECT_THAT(ParseError(std::string("functions:\n  - {name: a, handler: echo.so, grpc: ") + bad +
+                           "}\n"),
+                ::testing::HasSubstr("functions[0].grpc: invalid gRPC service name"))
+        << bad;
+  }
+  EXPECT_THAT(ParseError("functions:\n  - {name: a, handler: echo.so, grpc: x.S}\n"
+                         "  - {name: b, handler: echo.so, grpc: x.S}\n"),
+              ::testing::HasSubstr("functions[1].grpc: gRPC service \"x.S\" is already served by "
+                                   "functions[0]"));
+  EXPECT_THAT(ParseError("gateway: {h2_max_concurrent_streams: 0}\nfunctions:\n"
+                         "  - {name: a, handler: echo.so}\n"),
+              ::testing::HasSubstr("gateway.h2_max_concurrent_streams"));
+}
+
+}  // namespace
+}  // namespace nightjar::config

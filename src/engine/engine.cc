@@ -61,7 +61,11 @@ Status Engine::Start() {
     arena_linger_ns_ = std::max(arena_linger_ns_, config_.TimeoutMs(f) * 1'000'000);
   }
   proto::FunctionDirectory dir;
-  for (const auto& f : config_.functions) dir.Add(f.id, f.name);
+  for (const auto& f : config_.functions) {
+    dir.Add(f.id, f.name);
+    // A gRPC service is also callable by "grpc:<service>" (src/gateway/grpc.h).
+    if (!f.grpc.empty()) dir.Add(f.id, "grpc:" + f.grpc);
+  }
   {
     std::ofstream out(root_->FunctionDirectoryPath());
     out << dir.Serialize();

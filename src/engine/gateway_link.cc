@@ -19,7 +19,11 @@ class GatewayLinkConnection final : public io::FramedConnection {
 
   void SendHello() {
     std::string names;
-    for (const auto& f : engine_->config().functions) names += f.name + "\n";
+    for (const auto& f : engine_->config().functions) {
+      names += f.name + "\n";
+      // A gRPC service is served as "grpc:<service>" too (src/gateway/grpc.h).
+      if (!f.grpc.empty()) names += "grpc:" + f.grpc + "\n";
+    }
     proto::MessageHeader h{};
     h.type = static_cast<uint16_t>(MessageType::kEngineHello);
     SendFrame(h, names);

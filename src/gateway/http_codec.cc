@@ -330,6 +330,39 @@ bool HttpRequestParser::HasObsFold(std::string_view head_bytes) {
   return false;
 }
 
+namespace {
+// Whether a comma-separated header list holds `token` (case-insensitive), RFC 9110 §5.6.1.
+bool ListHasToken(std::string_view list, std::string_view token) {
+  while (!list.empty()) {
+    const size_t comma = list.find(',');
+    std::string_view item = list.substr(0, comma);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    if (EqualsIgnoreCase(item, token)) return true;
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+// RFC 7540 §3.2: an HTTP/1.1 request with "Upgrade: h2c", exactly one HTTP2-Settings, and
+// Connection naming both (a proxy must not forward them).
+bool IsH2cOffer(const HttpRequest& r) {
+  if (r.version_minor != 1) return false;
+  bool upgrade = false, connection_upgrade = false, connection_settings = false;
+  int settings = 0;
+  for (const auto& [name, value] : r.headers) {
+    if (name == "upgrade") upgrade = upgrade || ListHasToken(value, "h2c");
+    if (name == "http2-settings") ++settings;
+    if (name == "connection") {
+      connection_upgrade = connection_upgrade || ListHasToken(value, "upgrade");
+      connection_settings = connection_settings || ListHasToken(value, "http2-settings");
+    }
+  }
+  return upgrade && settings == 1 && connection_upgrade && connection_settings;
+}
+}  // namespace
+
 HttpRequestParser::Error HttpRequestParser::FinishHead() {
   llhttp_t* p = Llhttp(parser_);
   current_.method = llhttp_method_name(static_cast<llhttp_method_t>(p->method));
@@ -427,6 +460,7 @@ HttpRequestParser::Error HttpRequestParser::FinishHead() {
   } else if (!AbsoluteFormPath(target, &current_.path)) {
     return Fail(Error::kMalformed, "invalid request-target");
   }
+  current_.h2c_upgrade = IsH2cOffer(current_);
   return Error::kNone;
 }
 
@@ -496,6 +530,10 @@ void HttpRequestParser::ResetForNextRequest() {
 HttpRequestParser::Error HttpRequestParser::Feed(std::string_view data,
                                                  std::vector<HttpRequest>* out) {
   if (error_ != Error::kNone) return error_;
+  if (upgrade_stop_) {
+    remainder_.append(data);
+    return Error::kNone;
+  }
   if (unknown_method_bytes_ > 0) return ScanUnknownMethod(data);
   llhttp_t* p = Llhttp(parser_);
   // After the headers-complete pause llhttp must run once more even on no new bytes: a
@@ -559,6 +597,7 @@ HttpRequestParser::Error HttpRequestParser::Feed(std::string_view data,
         break;
       case Pause::kMessageComplete:
         closed_ = !current_.keep_alive;
+        upgrade_stop_ = current_.h2c_upgrade && !closed_;
         out->push_back(std::move(current_));
         ResetForNextRequest();
         break;
@@ -566,6 +605,10 @@ HttpRequestParser::Error HttpRequestParser::Feed(std::string_view data,
         break;
     }
     data.remove_prefix(n);
+    if (upgrade_stop_) {
+      remainder_.assign(data);
+      break;
+    }
   }
   return Error::kNone;
 }

@@ -40,6 +40,10 @@ struct HttpRequest {
   int version_minor = 1;                                     // HTTP/1.<version_minor>: 0 or 1
   bool keep_alive = false;       // false: answer with "Connection: close" and close
   bool expect_continue = false;  // HTTP/1.1 "Expect: 100-continue" with a body to come
+  // An HTTP/1.1 offer to switch to cleartext HTTP/2 that RFC 7540 §3.2 lets a server take:
+  // "Upgrade: h2c", one HTTP2-Settings header, both named in Connection. The parser stops
+  // after such a request (see HttpRequestParser::stopped_for_upgrade).
+  bool h2c_upgrade = false;
 
   // First header named `lower_name` (which must be lower case); nullptr if absent.
   const std::string* Header(std::string_view lower_name) const;
@@ -106,6 +110,16 @@ class HttpRequestParser {
   // server answers that request and closes (RFC 9112 §9.6).
   Error Feed(std::string_view data, std::vector<HttpRequest>* out);
 
+  // After a request with h2c_upgrade the parser stops: the bytes after it are not parsed
+  // (they may be HTTP/2). The connection either switches protocols and takes them with
+  // TakeRemainder(), or declines and calls ResumeAfterUpgrade(), then feeds them again.
+  bool stopped_for_upgrade() const { return upgrade_stop_; }
+  std::string TakeRemainder() { return std::move(remainder_); }
+  void ResumeAfterUpgrade() {
+    upgrade_stop_ = false;
+    remainder_.clear();
+  }
+
   Error error() const { return error_; }
   // The status to answer error() with (400, 413, 414, 417, 431, 501, 505); 0 while
   // error() is kNone or kRejected.
@@ -166,6 +180,8 @@ class HttpRequestParser {
   const char* chunk_crlf_at_ = nullptr;
   const char* exec_begin_ = nullptr;  // the buffer llhttp is executing
   Pause pause_ = Pause::kNone;
+  bool upgrade_stop_ = false;
+  std::string remainder_;  // bytes after an h2c upgrade request
   Error error_ = Error::kNone;
   std::string error_message_;
 };

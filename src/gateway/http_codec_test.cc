@@ -243,21 +243,51 @@ TEST(HttpRequestParserTest, MalformedFraming) {
   }
 }
 
-TEST(HttpRequestParserTest, UpgradeOffersAreIgnoredAndTheStreamStaysHttp11) {
-  // RFC 9110 §7.8: the server may ignore Upgrade; the next request is still HTTP/1.1.
-  const std::string stream =
+TEST(HttpRequestParserTest, AnH2cOfferStopsTheParserAndOtherOffersAreIgnored) {
+  // RFC 7540 §3.2: after a complete h2c offer the stream may continue in HTTP/2, so the
+  // parser stops there; declined (ResumeAfterUpgrade), the rest is parsed as HTTP/1.1.
+  // Other Upgrade offers are ignored (RFC 9110 §7.8).
+  const std::string offer =
       "POST /function/echo HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\n"
-      "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\nContent-Length: 2\r\n\r\nhi"
+      "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\nContent-Length: 2\r\n\r\nhi";
+  const std::string rest =
       "GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"
       "GET /after HTTP/1.1\r\nHost: x\r\n\r\n";
   for (size_t step : {size_t{0}, size_t{1}, size_t{9}}) {
     HttpRequestParser parser(HttpLimits{});
     std::vector<HttpRequest> out;
-    ASSERT_EQ(FeedInSteps(&parser, stream, step, &out), Error::kNone) << step;
-    ASSERT_EQ(out.size(), 3u) << step;
+    ASSERT_EQ(FeedInSteps(&parser, offer + rest, step, &out), Error::kNone) << step;
+    ASSERT_EQ(out.size(), 1u) << step;
     EXPECT_EQ(out[0].body, "hi");
+    EXPECT_TRUE(out[0].h2c_upgrade);
+    ASSERT_TRUE(parser.stopped_for_upgrade());
+    const std::string remainder = parser.TakeRemainder();
+    EXPECT_EQ(remainder, rest) << step;
+    parser.ResumeAfterUpgrade();
+    ASSERT_EQ(parser.Feed(remainder, &out), Error::kNone);
+    ASSERT_EQ(out.size(), 3u) << step;
+    EXPECT_FALSE(out[1].h2c_upgrade);
     EXPECT_EQ(out[1].path, "/ws");
     EXPECT_EQ(out[2].path, "/after");
+  }
+}
+
+TEST(HttpRequestParserTest, AnIncompleteH2cOfferIsNoOffer) {
+  // Without HTTP2-Settings named in Connection (RFC 7540 §3.2.1), or in HTTP/1.0, the
+  // offer does not count and parsing goes on.
+  for (const char* head :
+       {"GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n"
+        "HTTP2-Settings: AAMAAABk\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n\r\n",
+        "GET / HTTP/1.0\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings, keep-alive\r\n"
+        "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABk\r\n\r\n"}) {
+    HttpRequestParser parser(HttpLimits{});
+    std::vector<HttpRequest> out;
+    ASSERT_EQ(parser.Feed(std::string(head) + "GET /next HTTP/1.1\r\nHost: x\r\n\r\n", &out),
+              Error::kNone);
+    ASSERT_EQ(out.size(), 2u) << head;
+    EXPECT_FALSE(out[0].h2c_upgrade) << head;
+    EXPECT_FALSE(parser.stopped_for_upgrade());
   }
 }
 

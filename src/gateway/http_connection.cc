@@ -55,11 +55,60 @@ HttpConnection::Slot* HttpConnection::FindSlot(uint64_t seq) {
 }
 
 void HttpConnection::OnData(std::string* in) {
-  const uint64_t seq_before = next_seq_;
-  const HttpRequestParser::Error err = parser_.Feed(*in, &parsed_);
+  if (h2_) {
+    h2_->OnData(*in);
+    in->clear();
+    return;
+  }
+  if (first_bytes_) {
+    // HTTP/2 with prior knowledge (RFC 9113 §3.3): the connection starts with the preface.
+    const size_t n = std::min(in->size(), kH2Preface.size());
+    if (std::string_view(*in).substr(0, n) == kH2Preface.substr(0, n)) {
+      if (n < kH2Preface.size()) return;  // wait for the rest of it
+      h2_ = std::make_unique<Http2Handler>(this, config_, backend_);
+      if (!h2_->Start()) return Close();
+      h2_->OnData(*in);
+      in->clear();
+      return;
+    }
+    first_bytes_ = false;
+  }
+  std::string data = std::move(*in);
   in->clear();
+  ParseAndServe(data);
+}
+
+bool HttpConnection::MayUpgrade() const {
+  return !broken_ && slots_.empty() && waiting_.empty() && in_flight_ == 0 &&
+         continue_seq_ == 0 && !closed() && !closing();
+}
+
+bool HttpConnection::Upgrade(HttpRequest& req) {
+  const std::string* settings = req.Header("http2-settings");
+  auto h2 = std::make_unique<Http2Handler>(this, config_, backend_);
+  if (settings == nullptr || !h2->StartUpgrade(*settings, req.is_head())) return false;
+  h2_ = std::move(h2);
+  SetReading(true);
+  Send("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n");
+  h2_->ServeUpgradeRequest(std::move(req));
+  return true;
+}
+
+void HttpConnection::ParseAndServe(std::string_view data) {
+  const uint64_t seq_before = next_seq_;
+  const HttpRequestParser::Error err = parser_.Feed(data, &parsed_);
   if (closed()) return;  // an early answer from the head check failed to send
   EnqueueParsed();
+  if (h2_) {  // upgraded: what followed the request is HTTP/2
+    const std::string rest = parser_.TakeRemainder();
+    if (!rest.empty() && !closed()) h2_->OnData(rest);
+    return;
+  }
+  std::string rest;
+  if (parser_.stopped_for_upgrade()) {  // declined: parse on in HTTP/1.1
+    rest = parser_.TakeRemainder();
+    parser_.ResumeAfterUpgrade();
+  }
   if (err != HttpRequestParser::Error::kNone && err != HttpRequestParser::Error::kRejected) {
     AnswerErrorAndClose(parser_.error_status(), parser_.error_message());
     if (closed()) return;
@@ -71,11 +120,16 @@ void HttpConnection::OnData(std::string* in) {
     phase_start_ns_ = now;
   }
   Pump();
+  if (!rest.empty() && !closed()) ParseAndServe(rest);
 }
 
 void HttpConnection::EnqueueParsed() {
   for (HttpRequest& req : parsed_) {
     if (closed()) break;
+    if (req.h2c_upgrade && MayUpgrade() && Upgrade(req)) {
+      parsed_.clear();  // the parser stopped after this request
+      return;
+    }
     uint64_t seq = continue_seq_;
     continue_seq_ = 0;
     if (seq == 0) seq = NewSlot(req).seq;
@@ -213,13 +267,8 @@ void HttpConnection::CollectStatus(uint64_t seq, bool text) {
 
 void HttpConnection::Complete(uint64_t seq, CallStatus status, std::string out) {
   --in_flight_;
-  const int code = HttpStatusFor(status);
-  if (status != CallStatus::kOk) {
-    if (out.empty()) out = proto::CallStatusName(status);
-    if (out.back() != '\n') out.push_back('\n');
-  }
-  Respond(seq, code, out, "text/plain",
-          code == 503 ? One(kRetryAfter) : std::span<const std::string>());
+  const CallAnswer a = AnswerForCall(status, std::move(out));
+  Respond(seq, a.status, a.body, "text/plain", One(a.extra));
   Pump();
 }
 
@@ -294,6 +343,7 @@ void HttpConnection::FlushReady() {
 }
 
 void HttpConnection::OnPeerClosed() {
+  if (h2_) return h2_->OnPeerClosed();
   // The client sends nothing more: a request whose body was still awaited never completes,
   // but everything it did send is answered before the connection closes.
   if (continue_seq_ != 0 && !slots_.empty() && slots_.back().seq == continue_seq_) {
@@ -305,12 +355,21 @@ void HttpConnection::OnPeerClosed() {
   FlushReady();
 }
 
-void HttpConnection::OnOutputDrained() { Pump(); }
+void HttpConnection::OnOutputDrained() {
+  if (h2_) return h2_->OnOutputDrained();
+  Pump();
+}
+
+void HttpConnection::Shutdown() {
+  if (h2_) return h2_->Stop();
+  CloseAfterFlush();
+}
 
 void HttpConnection::OnClosed() { server_->Forget(this); }
 
 void HttpConnection::CheckDeadlines(int64_t now_ns) {
   if (closed()) return;
+  if (h2_) return h2_->CheckDeadlines(now_ns);
   const int64_t ms = 1'000'000;
   // A client that stopped reading: its answers would sit here for ever (also while the
   // connection waits to close after them).

@@ -25,6 +25,7 @@
 
 #include "config/config.h"
 #include "gateway/backend.h"
+#include "gateway/http2_handler.h"
 #include "gateway/http_codec.h"
 #include "gateway/http_response.h"
 #include "gateway/http_routes.h"
@@ -43,6 +44,8 @@ class HttpConnection final : public io::StreamConnection {
   // body that is late, closes an idle connection or one whose client stopped reading.
   // Called by the server's periodic sweep on this connection's loop.
   void CheckDeadlines(int64_t now_ns);
+  // Server shutdown: HTTP/2 sends GOAWAY; then closes once the output is written.
+  void Shutdown();
 
  protected:
   void OnData(std::string* in) override;
@@ -51,6 +54,17 @@ class HttpConnection final : public io::StreamConnection {
   void OnClosed() override;
 
  private:
+  friend class Http2Handler;
+
+  // Parses HTTP/1.1 bytes, serves what they complete, and switches to HTTP/2 on an
+  // accepted `Upgrade: h2c`.
+  void ParseAndServe(std::string_view data);
+  // The upgrade offer in `req` can be taken: it is the only request owed an answer.
+  bool MayUpgrade() const;
+  // Switches to HTTP/2 for `req` (101, then its answer on stream 1); false if its
+  // HTTP2-Settings are malformed (it is then served in HTTP/1.1).
+  bool Upgrade(HttpRequest& req);
+
   // A response position, in request order.
   struct Slot {
     uint64_t seq = 0;
@@ -111,6 +125,8 @@ class HttpConnection final : public io::StreamConnection {
   bool pumping_ = false;       // inside Pump()
   HttpRequestParser::Phase phase_ = HttpRequestParser::Phase::kIdle;
   int64_t phase_start_ns_ = 0;  // when the current head or body began
+  bool first_bytes_ = true;     // nothing read yet: the HTTP/2 preface may come
+  std::unique_ptr<Http2Handler> h2_;  // set once the connection speaks HTTP/2
 };
 
 }  // namespace nightjar::gateway

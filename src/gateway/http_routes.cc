@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "config/config.h"
+#include "gateway/http_server.h"
 
 namespace nightjar::gateway {
 namespace {
@@ -130,6 +131,18 @@ Route ResolveRoute(const HttpRequest& req) {
     }
   }
   return r;
+}
+
+CallAnswer AnswerForCall(proto::CallStatus status, std::string out) {
+  CallAnswer a;
+  a.status = HttpStatusFor(status);
+  if (status != proto::CallStatus::kOk) {
+    if (out.empty()) out = proto::CallStatusName(status);
+    if (out.back() != '\n') out.push_back('\n');
+  }
+  a.body = std::move(out);
+  if (a.status == 503) a.extra = "Retry-After: 1";
+  return a;
 }
 
 }  // namespace nightjar::gateway

@@ -18,6 +18,7 @@
 #include <string_view>
 
 #include "gateway/http_codec.h"
+#include "proto/message.h"
 
 namespace nightjar::gateway {
 
@@ -44,5 +45,19 @@ Route ResolveRoute(const HttpRequest& req);
 // Parses an X-Nightjar-Timeout-Ms value: a decimal integer in 1..kMaxDurationMs (24 h;
 // larger would overflow deadline arithmetic). False for anything else.
 bool ParseTimeoutMs(std::string_view text, int64_t* ms);
+
+}  // namespace nightjar::gateway
+
+namespace nightjar::gateway {
+
+// What the gateway answers for a call's outcome, over HTTP/1.1 and HTTP/2 alike: the
+// status (HttpStatusFor), the body (the output, or the error text ending in '\n'), and
+// "Retry-After: 1" for 503 (else empty).
+struct CallAnswer {
+  int status = 200;
+  std::string body;
+  std::string extra;
+};
+CallAnswer AnswerForCall(proto::CallStatus status, std::string out);
 
 }  // namespace nightjar::gateway

@@ -162,7 +162,7 @@ void HttpServer::Stop() {
     std::lock_guard<std::mutex> lock(mu_);
     for (auto& [raw, c] : conns_) conns.push_back(c);
   }
-  for (auto& c : conns) c->loop()->RunAndWait([&c] { c->CloseAfterFlush(); });
+  for (auto& c : conns) c->loop()->RunAndWait([&c] { c->Shutdown(); });
 }
 
 }  // namespace nightjar::gateway

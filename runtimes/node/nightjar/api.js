@@ -52,6 +52,16 @@ class Context {
   invoke(name, data) {
     return this._slot.invoke(this._call, name, data);
   }
+
+  // Calls `method` of the function that declares `grpc: <service>` with the request
+  // message's protobuf bytes and resolves to the response message's bytes (Buffer). Same
+  // fast path, deadline and errors as invoke(). The callee receives what a gRPC call
+  // through the gateway gives it: "/<service>/<method>\n" + message.
+  invokeGrpc(service, method, message) {
+    const head = Buffer.from(`/${service}/${method}\n`);
+    const body = message === undefined ? Buffer.alloc(0) : Buffer.from(message);
+    return this._slot.invoke(this._call, `grpc:${service}`, Buffer.concat([head, body]));
+  }
 }
 
 const STATUS = Object.fromEntries(Object.entries(W).filter(([k]) => k.startsWith('STATUS_') && k !== 'STATUS_NAMES'));

@@ -62,3 +62,14 @@ class Context:
         A plain def returning the slot's coroutine, not an async def awaiting it: one
         coroutine per invoke instead of two (this is the hot path of every Python caller)."""
         return self._slot.invoke(self._call, name, data)
+
+    def invoke_grpc(self, service, method, message=b""):
+        """Calls `method` of the function that declares `grpc: <service>` with the request
+        message's protobuf bytes; await it for the response message's bytes. Same fast path,
+        deadline and errors as invoke() (not found: no function serves the service). The
+        callee receives what a gRPC call through the gateway gives it:
+        "/<service>/<method>\\n" + message (README, "Calling functions over gRPC")."""
+        if isinstance(message, str):
+            message = message.encode()
+        head = f"/{service}/{method}\n".encode()
+        return self._slot.invoke(self._call, "grpc:" + service, head + bytes(message))

@@ -80,3 +80,18 @@ module.exports.orphan = async (ctx, input) => {
 };
 
 module.exports.whoami = (ctx) => `${ctx.function}:${process.pid}`;
+
+// Internal gRPC call (tests/test_grpc.py): SayHello(HelloRequest{name: input}) on
+// helloworld.Greeter; answers the HelloReply's bytes.
+module.exports.grpcGreet = (ctx, input) => {
+  const name = Buffer.from(input);
+  const request = Buffer.concat([Buffer.from([0x0a, name.length]), name]);
+  return ctx.invokeGrpc('helloworld.Greeter', 'SayHello', request);
+};
+
+// A gRPC service in Node.js (tests/test_grpc.py): answers "<method>:<message>".
+module.exports.grpcService = (ctx, input) => {
+  const nl = input.indexOf(0x0a);
+  const path = input.subarray(0, nl).toString();
+  return Buffer.concat([Buffer.from(path.slice(path.lastIndexOf('/') + 1) + ':'), input.subarray(nl + 1)]);
+};

@@ -174,3 +174,20 @@ def new_namespaces(ctx, data):
         os.waitpid(r, 0)
     out.append(f"clone:{0 if r > 0 else ctypes.get_errno()}")
     return " ".join(out)
+
+
+def _hello_request(name: bytes) -> bytes:
+    # helloworld.HelloRequest{name}: field 1, length-delimited (names under 128 bytes).
+    return b"\x0a" + bytes([len(name)]) + name
+
+
+async def grpc_greet(ctx, data):
+    """Internal gRPC call (tests/test_grpc.py): SayHello(HelloRequest{name: data}) on
+    helloworld.Greeter; answers the HelloReply's bytes."""
+    return await ctx.invoke_grpc("helloworld.Greeter", "SayHello", _hello_request(data))
+
+
+def grpc_service(ctx, data):
+    """A gRPC service in Python (tests/test_grpc.py): answers "<method>:<message>"."""
+    path, _, message = data.partition(b"\n")
+    return path.rpartition(b"/")[2] + b":" + message
