@@ -35,14 +35,20 @@ namespace {
 
 namespace nb = nightjar::bench;
 
-// The p99 service-level objective. Why 10 ms: a search is five service calls and four
-// store round trips deep; unloaded, both arms answer in 0.5-1.5 ms p99 here, so 10 ms
-// leaves room for queueing while still being an interactive answer (a page that waits on
-// it stays well under the 100 ms a user perceives as instant). docs/apps.md says more.
-constexpr double kSloP99Us = 10'000;
+// The p99 service-level objective. Why 20 ms: a search is five service calls and three store
+// round trips deep; unloaded, the arms answer in 1-3.5 ms p50 on this machine (2 vCPUs shared
+// with other work), so 20 ms is about six times the slower arm's unloaded median: room for
+// queueing, and still an interactive answer (a page waiting on it stays far under the 100 ms
+// users perceive as instant). docs/apps.md says more.
+constexpr double kSloP99Us = 20'000;
+// An arm stops climbing once a rate fails in every repetition by this much: overloaded
+// (fewer than 99% of the requests answered in time) or p99 beyond this many SLOs. A p99
+// just over the SLO can be a neighbour's CPU burst on a shared VM; the sweep goes on past it.
+constexpr double kSaturatedSlos = 3;
 
 struct Options {
   bool quick = false;
+  bool keep_work = false;  // --work given: leave the logs there
   std::string out_dir, nightjar_bin, app_dir, work_dir, source_dir;
 };
 
@@ -115,7 +121,7 @@ struct Step {  // one arm at one rate, all repetitions merged
   nightjar::Histogram latency;
   double offered = 0, achieved = 0, cpu_us = 0;
   uint64_t completed = 0, errors = 0;
-  int runs = 0, sustained_runs = 0;
+  int runs = 0, sustained_runs = 0, saturated_runs = 0, overloaded_runs = 0;
 };
 
 class Sweep {
@@ -151,6 +157,8 @@ class Sweep {
     s.errors += r->errors;
     ++s.runs;
     if (sustained) ++s.sustained_runs;
+    if (r->rejected || p99 > kSaturatedSlos * kSloP99Us) ++s.saturated_runs;
+    if (r->rejected || r->errors > 0) ++s.overloaded_runs;
     std::fprintf(stderr,
                  "hotel_bench: %-8s %6.0f/s  achieved %6.0f/s  p50 %8.0f us  p99 %8.0f us  "
                  "errors %llu  cpu %5.0f us/req%s%s\n",
@@ -191,7 +199,7 @@ class Sweep {
       if (!any) break;
       for (Arm* arm : arms_) {
         auto it = steps_[arm->name()].find(rate);
-        if (it != steps_[arm->name()].end() && it->second.sustained_runs == 0) {
+        if (it != steps_[arm->name()].end() && it->second.saturated_runs == it->second.runs) {
           saturated[arm->name()] = true;
         }
       }
@@ -202,9 +210,11 @@ class Sweep {
   // Results in the harness's JSON: per arm and rate, the max rates, and the latency at the
   // highest rate both arms sustain.
   void Report(nb::Results* results) const {
-    std::map<std::string, double> max_rate;
+    std::map<std::string, double> max_rate, max_throughput;
+    std::map<double, int> sustained_by;  // rate -> how many arms sustain it
     for (const auto& [arm, by_rate] : steps_) {
       max_rate[arm] = 0;
+      max_throughput[arm] = 0;
       for (const auto& [rate, s] : by_rate) {
         const double n = s.runs;
         const bool sustained = s.sustained_runs == s.runs;
@@ -217,21 +227,26 @@ class Sweep {
              {"runs", n},
              {"cpu_us_per_request",
               s.completed ? nb::ThreeDigits(s.cpu_us / static_cast<double>(s.completed)) : 0}});
-        // The highest rate sustained in every repetition (with all lower rates sustained too).
+        // The highest rate sustained (p99 within the SLO) in every repetition.
         if (sustained) {
-          bool below = true;
-          for (const auto& [r2, s2] : by_rate) {
-            if (r2 < rate && s2.sustained_runs != s2.runs) below = false;
-          }
-          if (below) max_rate[arm] = std::max(max_rate[arm], rate);
+          max_rate[arm] = std::max(max_rate[arm], rate);
+          ++sustained_by[rate];
         }
+        // The highest rate answered in full in every repetition, whatever the latency.
+        if (s.overloaded_runs == 0) max_throughput[arm] = std::max(max_throughput[arm], rate);
       }
     }
     results->AddValue("app.hotel.slo_p99_us", "us", kSloP99Us);
     for (const auto& [arm, rate] : max_rate) {
       results->AddValue("app.hotel." + arm + ".max_rate", "requests/s", rate);
+      results->AddValue("app.hotel." + arm + ".max_throughput", "requests/s",
+                        max_throughput[arm]);
     }
-    const double common = std::min(max_rate["nightjar"], max_rate["rpc"]);
+    // The highest rate both arms sustain (else the lower of the two max rates).
+    double common = std::min(max_rate["nightjar"], max_rate["rpc"]);
+    for (const auto& [rate, arms] : sustained_by) {
+      if (arms == 2) common = rate;
+    }
     for (const auto& [arm, by_rate] : steps_) {
       auto it = by_rate.find(common);
       if (it == by_rate.end()) continue;
@@ -242,6 +257,10 @@ class Sweep {
            {"achieved_rate", s.achieved / s.runs},
            {"cpu_us_per_request",
             s.completed ? nb::ThreeDigits(s.cpu_us / static_cast<double>(s.completed)) : 0}});
+    }
+    if (max_throughput["rpc"] > 0) {
+      results->AddValue("app.hotel.max_throughput_ratio", "x",
+                        nb::ThreeDigits(max_throughput["nightjar"] / max_throughput["rpc"]));
     }
     if (max_rate["rpc"] > 0) {
       results->AddValue("app.hotel.throughput_ratio", "x",
@@ -346,6 +365,7 @@ int Main(const Options& o) {
     std::cerr << "hotel_bench: plot: " << st.message() << "\n";  // not fatal: JSON is written
   }
   std::printf("hotel_bench: wrote %s/latest.json\n", o.out_dir.c_str());
+  if (!o.keep_work) std::filesystem::remove_all(o.work_dir);
   return 0;
 }
 
@@ -366,5 +386,6 @@ int main(int argc, char** argv) {
   app.add_option("--app-dir", o.app_dir, "the hotel build directory");
   app.add_option("--work", o.work_dir, "scratch directory (logs, configs)");
   CLI11_PARSE(app, argc, argv);
+  o.keep_work = app.count("--work") > 0;
   return hotel::bench::Main(o);
 }
