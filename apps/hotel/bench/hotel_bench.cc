@@ -8,7 +8,8 @@
 // harness's load generator, bench/loadgen.h) with DeathStarBench's request mix against one
 // arm, then the other (the order alternating between repetitions), and measures latency
 // from the intended send time and the CPU of every process of the arm, stores included.
-// An arm stops climbing once it fails a rate in every repetition. Writes DIR/latest.json
+// An arm stops climbing once a rate overloads it, or triples the p99 SLO, in every
+// repetition. Writes DIR/latest.json
 // (the harness's format, bench/results.h) and DIR/hotel_latency_vs_load.png.
 // Exit code 0 when both arms ran (the numbers are reported, not asserted), 1 otherwise.
 #include <unistd.h>
