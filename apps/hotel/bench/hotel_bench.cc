@@ -8,8 +8,7 @@
 // harness's load generator, bench/loadgen.h) with DeathStarBench's request mix against one
 // arm, then the other (the order alternating between repetitions), and measures latency
 // from the intended send time and the CPU of every process of the arm, stores included.
-// An arm stops climbing once a rate overloads it, or triples the p99 SLO, in every
-// repetition. Writes DIR/latest.json
+// An arm stops climbing once a rate overloads it in every repetition. Writes DIR/latest.json
 // (the harness's format, bench/results.h) and DIR/hotel_latency_vs_load.png.
 // Exit code 0 when both arms ran (the numbers are reported, not asserted), 1 otherwise.
 #include <unistd.h>
@@ -42,10 +41,11 @@ namespace nb = nightjar::bench;
 // queueing, and still an interactive answer (a page waiting on it stays far under the 100 ms
 // users perceive as instant). docs/apps.md says more.
 constexpr double kSloP99Us = 20'000;
-// An arm stops climbing once a rate fails in every repetition by this much: overloaded
-// (fewer than 99% of the requests answered in time) or p99 beyond this many SLOs. A p99
-// just over the SLO can be a neighbour's CPU burst on a shared VM; the sweep goes on past it.
-constexpr double kSaturatedSlos = 3;
+// An arm stops climbing once a rate overloads it (fewer than 99% of the requests answered
+// in time, or errors) in every repetition. Not on a p99 miss, however large: on a shared VM
+// a neighbour's CPU burst puts a single run's p99 at tens of ms (run-queue waits at each of
+// a request's six hops) long before the arm runs out of CPU, and stopping there would report
+// the sweep's end, not the arm's saturation.
 
 struct Options {
   bool quick = false;
@@ -122,7 +122,7 @@ struct Step {  // one arm at one rate, all repetitions merged
   nightjar::Histogram latency;
   double offered = 0, achieved = 0, cpu_us = 0;
   uint64_t completed = 0, errors = 0;
-  int runs = 0, sustained_runs = 0, saturated_runs = 0, overloaded_runs = 0;
+  int runs = 0, sustained_runs = 0, overloaded_runs = 0;
 };
 
 class Sweep {
@@ -158,7 +158,6 @@ class Sweep {
     s.errors += r->errors;
     ++s.runs;
     if (sustained) ++s.sustained_runs;
-    if (r->rejected || p99 > kSaturatedSlos * kSloP99Us) ++s.saturated_runs;
     if (r->rejected || r->errors > 0) ++s.overloaded_runs;
     std::fprintf(stderr,
                  "hotel_bench: %-8s %6.0f/s  achieved %6.0f/s  p50 %8.0f us  p99 %8.0f us  "
@@ -200,7 +199,7 @@ class Sweep {
       if (!any) break;
       for (Arm* arm : arms_) {
         auto it = steps_[arm->name()].find(rate);
-        if (it != steps_[arm->name()].end() && it->second.saturated_runs == it->second.runs) {
+        if (it != steps_[arm->name()].end() && it->second.overloaded_runs == it->second.runs) {
           saturated[arm->name()] = true;
         }
       }
