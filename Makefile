@@ -11,6 +11,11 @@
 # Variables: JOBS (build parallelism, default: nproc), BENCH_ARGS (extra harness flags,
 # e.g. BENCH_ARGS="--only floors,internal").
 #
+#   make bench-apps    the hotel reservation application on Nightjar vs as gRPC servers
+#                      (<= 15 min; docs/apps.md): bench/results/apps/latest.json and
+#                      bench/results/apps/hotel_latency_vs_load.png
+#   make bench-apps-quick  its short smoke run (bench/results/apps/quick/, not tracked)
+#
 #   make fuzz          configures and builds the fuzz preset (clang, libFuzzer, ASan+UBSan),
 #                      then runs each libFuzzer target for FUZZ_SECONDS (default 60) with
 #                      leak detection (scripts/fuzz.sh); fails on any crash, leak or OOM.
@@ -24,11 +29,13 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?=
 FUZZ_SEED ?=
 
-.PHONY: help bench bench-quick bench-build fuzz
+.PHONY: help bench bench-quick bench-build bench-apps bench-apps-quick bench-apps-build fuzz
 
 help:
 	@echo "make bench         full benchmark run (results in bench/results/)"
 	@echo "make bench-quick   quick benchmark smoke run (results in bench/results/quick/)"
+	@echo "make bench-apps    hotel app: Nightjar vs RPC servers (results in bench/results/apps/)"
+	@echo "make bench-apps-quick  its smoke run (results in bench/results/apps/quick/)"
 	@echo "make fuzz          build and run each libFuzzer target for FUZZ_SECONDS (default 60)"
 
 bench-build:
@@ -43,6 +50,16 @@ bench: bench-build
 
 bench-quick: bench-build
 	$(BENCH) --quick --out bench/results/quick $(BENCH_ARGS)
+
+bench-apps-build:
+	cmake --preset release >/dev/null
+	cmake --build --preset release -j$(JOBS) --target nightjar hotel_app hotel_bench
+
+bench-apps: bench-apps-build
+	$(BUILD_DIR)/apps/hotel/hotel_bench --out bench/results/apps
+
+bench-apps-quick: bench-apps-build
+	$(BUILD_DIR)/apps/hotel/hotel_bench --quick --out bench/results/apps/quick
 
 fuzz:
 	cmake --preset fuzz >/dev/null

@@ -49,7 +49,11 @@ class Generator {
     for (size_t i = 0; i < arrivals_.size() && o_.record_samples; ++i) {
       r_->samples[i].intended_ns = arrivals_[i];
     }
-    request_ = PostRequest(o_.host, o_.path, o_.body);
+    if (o_.bodies.empty()) {
+      requests_.push_back(PostRequest(o_.host, o_.path, o_.body));
+    } else {
+      for (const auto& body : o_.bodies) requests_.push_back(PostRequest(o_.host, o_.path, body));
+    }
     epoll_.Reset(::epoll_create1(EPOLL_CLOEXEC));
     if (!epoll_.valid()) return Status::FromErrno("epoll_create1");
     conns_.resize(static_cast<size_t>(std::max(1, o_.connections)));
@@ -76,7 +80,7 @@ class Generator {
         }
         Conn& c = conns_[Pick()];
         c.pending.push_back({next, start_ns_ + arrivals_[next]});
-        c.out.append(request_);
+        c.out.append(requests_[PickRequest(next)]);
         ++outstanding_;
         ++r_->sent;
         r_->send_lag.Record(static_cast<uint64_t>(now - (start_ns_ + arrivals_[next])));
@@ -229,7 +233,16 @@ class Generator {
   const LoadGenOptions& o_;
   LoadGenResult* r_;
   std::vector<int64_t> arrivals_;
-  std::string request_;
+  // splitmix64 of (seed, position): which of requests_ the request at `index` sends.
+  size_t PickRequest(size_t index) const {
+    if (requests_.size() == 1) return 0;
+    uint64_t z = o_.seed * 0x9e3779b97f4a7c15ULL + index + 1;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return static_cast<size_t>((z ^ (z >> 31)) % requests_.size());
+  }
+
+  std::vector<std::string> requests_;  // one per body of the mix (or just `body`)
   UniqueFd epoll_;
   std::vector<Conn> conns_;
   std::vector<size_t> dirty_;

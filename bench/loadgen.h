@@ -29,6 +29,10 @@ struct LoadGenOptions {
   int port = 0;
   std::string path;  // every request is POST <path> with <body>
   std::string body;
+  // A request mix: when not empty, each request's body is one of these instead of `body`,
+  // drawn uniformly from `seed` and the request's position (so a mix is a list in which
+  // each kind appears in its proportion, and a run is repeatable).
+  std::vector<std::string> bodies;
   int connections = 16;
   const RateSchedule* schedule = nullptr;  // borrowed; required
   uint64_t seed = 1;

@@ -23,6 +23,10 @@ PACKAGES=(
   # benchmark harness (make bench): gRPC floor, plots, profiling
   make libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc gnuplot-nox
   linux-perf valgrind
+  # the hotel application (apps/hotel, docs/apps.md): Redis as its database and memcached as
+  # its cache (started by the tests and the benchmark), their C clients, SHA-256 from
+  # OpenSSL, and cpp-httplib for the RPC arm's HTTP frontend (gRPC: the benchmark's packages)
+  redis-server memcached libhiredis-dev libmemcached-dev libssl-dev libcpp-httplib-dev
   # libFuzzer targets (make fuzz): clang and its fuzzer/sanitizer runtimes
   clang-14 libclang-rt-14-dev
 )
