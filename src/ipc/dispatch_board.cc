@@ -1,12 +1,7 @@
 // Dispatch boards; see dispatch_board.h for the slot states and who moves them.
 #include "ipc/dispatch_board.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include "base/fd.h"
+#include "ipc/shared_file.h"
 
 namespace nightjar::ipc {
 
@@ -34,17 +29,12 @@ size_t BoardBytes(uint32_t slots) { return 64 + static_cast<size_t>(slots) * 16;
 
 bool IsOffer(uint64_t w) { return w != 0 && w < DispatchBoard::kClaimFloor; }
 
-Result<void*> MapShared(int fd, size_t bytes, const std::string& path) {
-  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  if (p == MAP_FAILED) return Status::FromErrno("mmap dispatch board " + path);
-  return p;
-}
 }  // namespace
 
-DispatchBoard::DispatchBoard(void* base, size_t bytes, uint32_t slots)
-    : base_(base), bytes_(bytes), slots_(slots) {}
+DispatchBoard::DispatchBoard(SharedFile file, uint32_t slots)
+    : base_(file.base), bytes_(file.bytes), slots_(slots) {}
 
-DispatchBoard::~DispatchBoard() { ::munmap(base_, bytes_); }
+DispatchBoard::~DispatchBoard() { UnmapSharedFile(SharedFile{base_, bytes_}); }
 
 DispatchBoard::Header* DispatchBoard::header() const { return static_cast<Header*>(base_); }
 
@@ -57,42 +47,28 @@ Result<std::unique_ptr<DispatchBoard>> DispatchBoard::Create(const std::string& 
                                                              uint64_t max_payload_bytes) {
   static_assert(sizeof(Header) == 64 && sizeof(Slot) == 16);
   if (slots == 0 || slots > kMaxSlots) return InvalidArgument("board slot count out of range");
-  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-  if (!fd.valid()) return Status::FromErrno("create dispatch board " + path);
-  const size_t bytes = BoardBytes(slots);
-  if (::ftruncate(fd.get(), static_cast<off_t>(bytes)) != 0) {
-    Status st = Status::FromErrno("size dispatch board " + path);
-    ::unlink(path.c_str());
-    return st;
-  }
-  auto p = MapShared(fd.get(), bytes, path);
-  if (!p.ok()) {
-    ::unlink(path.c_str());
-    return p.status();
-  }
-  auto* h = static_cast<Header*>(*p);
+  auto file = CreateSharedFile(path, BoardBytes(slots), "dispatch board");
+  if (!file.ok()) return file.status();
+  auto* h = static_cast<Header*>(file->base);
   h->slots = slots;
   h->timeout_ms = timeout_ms;
   h->max_payload_bytes = max_payload_bytes;
   h->magic = kMagic;  // callers map only once a worker of theirs exists, after this
-  return std::unique_ptr<DispatchBoard>(new DispatchBoard(*p, bytes, slots));
+  return std::unique_ptr<DispatchBoard>(new DispatchBoard(*file, slots));
 }
 
 Result<std::unique_ptr<DispatchBoard>> DispatchBoard::Map(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
-  if (!fd.valid()) return Status::FromErrno("open dispatch board " + path);
-  struct stat st;
-  if (::fstat(fd.get(), &st) != 0) return Status::FromErrno("stat dispatch board " + path);
   Header h;
-  if (static_cast<size_t>(st.st_size) < sizeof(h) ||
-      ::pread(fd.get(), &h, sizeof(h), 0) != static_cast<ssize_t>(sizeof(h)) ||
-      h.magic != kMagic || h.slots == 0 || h.slots > kMaxSlots ||
-      static_cast<size_t>(st.st_size) != BoardBytes(h.slots)) {
-    return InvalidArgument("dispatch board " + path + " has a malformed header");
-  }
-  auto p = MapShared(fd.get(), BoardBytes(h.slots), path);
-  if (!p.ok()) return p.status();
-  return std::unique_ptr<DispatchBoard>(new DispatchBoard(*p, BoardBytes(h.slots), h.slots));
+  auto file = MapSharedFile(
+      path, &h, sizeof(h),
+      [](const void* p) {
+        const auto* h = static_cast<const Header*>(p);
+        const bool ok = h->magic == kMagic && h->slots != 0 && h->slots <= kMaxSlots;
+        return ok ? BoardBytes(h->slots) : size_t{0};
+      },
+      "dispatch board");
+  if (!file.ok()) return file.status();
+  return std::unique_ptr<DispatchBoard>(new DispatchBoard(*file, h.slots));
 }
 
 int64_t DispatchBoard::timeout_ms() const { return header()->timeout_ms; }

@@ -74,7 +74,7 @@ class DispatchBoard {
   std::optional<Claimed> Claim(uint64_t call_id);
 
  private:
-  DispatchBoard(void* base, size_t bytes, uint32_t slots);
+  DispatchBoard(struct SharedFile file, uint32_t slots);
   struct Header;
   struct Slot;
   Header* header() const;

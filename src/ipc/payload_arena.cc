@@ -1,14 +1,9 @@
 // Payload arenas; see payload_arena.h for the slot protocol and who frees what.
 #include "ipc/payload_arena.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cstring>
 
-#include "base/fd.h"
+#include "ipc/shared_file.h"
 
 namespace nightjar::ipc {
 namespace {
@@ -31,60 +26,38 @@ size_t ArenaBytes(uint32_t slots) {
   return kHeaderBytes + static_cast<size_t>(slots) * PayloadArena::kSlotBytes;
 }
 
-Result<void*> MapShared(int fd, size_t bytes, const std::string& path) {
-  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  if (p == MAP_FAILED) return Status::FromErrno("mmap payload arena " + path);
-  return p;
-}
-
 }  // namespace
 
-PayloadArena::PayloadArena(void* base, size_t bytes, uint32_t slots)
-    : base_(base), bytes_(bytes), slots_(slots) {}
+PayloadArena::PayloadArena(SharedFile file, uint32_t slots)
+    : base_(file.base), bytes_(file.bytes), slots_(slots) {}
 
-PayloadArena::~PayloadArena() { ::munmap(base_, bytes_); }
+PayloadArena::~PayloadArena() { UnmapSharedFile(SharedFile{base_, bytes_}); }
 
 Result<std::unique_ptr<PayloadArena>> PayloadArena::Create(const std::string& path,
                                                            uint32_t slots) {
   if (slots == 0 || slots > kMaxSlots) return InvalidArgument("arena slot count out of range");
-  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-  if (!fd.valid()) return Status::FromErrno("create payload arena " + path);
-  const size_t bytes = ArenaBytes(slots);
-  // ftruncate makes a sparse file: tmpfs allocates a page only when it is first written.
-  if (::ftruncate(fd.get(), static_cast<off_t>(bytes)) != 0) {
-    Status st = Status::FromErrno("size payload arena " + path);
-    ::unlink(path.c_str());
-    return st;
-  }
-  auto p = MapShared(fd.get(), bytes, path);
-  if (!p.ok()) {
-    ::unlink(path.c_str());
-    return p.status();
-  }
-  auto* h = static_cast<ArenaHeader*>(*p);
+  auto file = CreateSharedFile(path, ArenaBytes(slots), "payload arena");
+  if (!file.ok()) return file.status();
+  auto* h = static_cast<ArenaHeader*>(file->base);
   h->slots = slots;
   h->slot_bytes = kSlotBytes;
   h->magic = kMagic;  // readers map only after a message names the arena
-  return std::unique_ptr<PayloadArena>(new PayloadArena(*p, bytes, slots));
+  return std::unique_ptr<PayloadArena>(new PayloadArena(*file, slots));
 }
 
 Result<std::unique_ptr<PayloadArena>> PayloadArena::Map(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
-  if (!fd.valid()) return Status::FromErrno("open payload arena " + path);
-  struct stat st;
-  if (::fstat(fd.get(), &st) != 0) return Status::FromErrno("stat payload arena " + path);
-  if (static_cast<size_t>(st.st_size) < kHeaderBytes) {
-    return InvalidArgument("payload arena " + path + " is too small");
-  }
   ArenaHeader h;
-  if (::pread(fd.get(), &h, sizeof(h), 0) != static_cast<ssize_t>(sizeof(h)) ||
-      h.magic != kMagic || h.slot_bytes != kSlotBytes || h.slots == 0 || h.slots > kMaxSlots ||
-      static_cast<size_t>(st.st_size) != ArenaBytes(h.slots)) {
-    return InvalidArgument("payload arena " + path + " has a malformed header");
-  }
-  auto p = MapShared(fd.get(), ArenaBytes(h.slots), path);
-  if (!p.ok()) return p.status();
-  return std::unique_ptr<PayloadArena>(new PayloadArena(*p, ArenaBytes(h.slots), h.slots));
+  auto file = MapSharedFile(
+      path, &h, sizeof(h),
+      [](const void* p) {
+        const auto* h = static_cast<const ArenaHeader*>(p);
+        const bool ok = h->magic == kMagic && h->slot_bytes == kSlotBytes && h->slots != 0 &&
+                        h->slots <= kMaxSlots;
+        return ok ? ArenaBytes(h->slots) : size_t{0};
+      },
+      "payload arena");
+  if (!file.ok()) return file.status();
+  return std::unique_ptr<PayloadArena>(new PayloadArena(*file, h.slots));
 }
 
 std::atomic<uint64_t>* PayloadArena::tag(uint32_t slot) const {

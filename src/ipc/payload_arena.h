@@ -84,7 +84,7 @@ class PayloadArena {
   uint64_t TagOf(uint32_t slot) const;
 
  private:
-  PayloadArena(void* base, size_t bytes, uint32_t slots);
+  PayloadArena(struct SharedFile file, uint32_t slots);
   std::atomic<uint64_t>* tag(uint32_t slot) const;
   char* data(uint32_t slot) const;
 
