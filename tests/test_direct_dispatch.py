@@ -149,3 +149,40 @@ def test_a_worker_killed_at_any_point_of_a_direct_call_loses_nothing(tmp_path, p
         nj.wait_until(lambda: all(w < CLAIM_FLOOR for w in board_words(d, 2)), 10,
                       "every claim to be released")
         assert s["echo"]["offered"] <= s["echo"]["workers"]["idle"], s["echo"]
+
+
+@pytest.mark.parametrize("point", ["after_claim", "after_dispatch"])
+def test_a_caller_killed_while_its_callee_waits_on_a_child(tmp_path, point):
+    # The callee of a dead caller is itself waiting on a child when the engine's FENCE
+    # arrives: it acks only after its call is over, so the engine never frees a worker
+    # that is still running (found in review: an early ack let a second call in).
+    functions = [nj.function("relay", min_workers=4, max_workers=16),
+                 nj.function("echo", min_workers=2, max_workers=4)]
+    env = {"NIGHTJAR_FAULT_INJECTION": f"{point}:50"}
+    with nj.nightjar_up(tmp_path, functions=functions, env=env) as d:
+        results = []
+        lock = threading.Lock()
+
+        def client(k):
+            for i in range(60):
+                data = f"{k}-{i}".encode() * (1 + i % 50)
+                r = call(d, "relay", b"relay/echo:" + data)
+                with lock:
+                    results.append((r.status, r.body == data, r.summary()))
+
+        threads = [threading.Thread(target=client, args=(k,)) for k in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(300)
+        assert len(results) == 240
+        bad = [r for r in results if not ((r[0] == 200 and r[1]) or r[0] == 502)]
+        assert not bad, bad[:3]
+        nj.wait_until(lambda: quiet(d, ["relay", "echo"]), 20, "the deployment to go quiet")
+        s = status(d)
+        assert s["relay"]["calls"]["ok"] >= sum(1 for r in results if r[0] == 200), s["relay"]
+        for fid in (1, 2):
+            nj.wait_until(lambda: all(w < CLAIM_FLOOR for w in board_words(d, fid)), 10,
+                          "every claim to be released")
+        # The workers are usable again: with 5% of callers dying, one of a few calls succeeds.
+        assert any(call(d, "relay", b"relay/echo:after").status == 200 for _ in range(10))

@@ -142,6 +142,7 @@ Dispatcher::AdmitResult Dispatcher::Admit(uint64_t call_id, int64_t now_ns, Assi
     return AdmitResult::kDispatchNow;
   }
   if (w != nullptr) MakeIdleLocked(w, now_ns);  // claims on the way used up the target
+  BalanceOffersLocked(now_ns);  // calls wait: direct callers may not pass them
   PrefetchLocked(
       now_ns, [](uint64_t) { return true; }, out);
   return AdmitResult::kQueued;
@@ -415,6 +416,13 @@ bool Dispatcher::OnDirectClaim(WorkerChannel* w, uint64_t call_id, int64_t now_n
   estimator_.OnArrival(now_ns);
   MarkBusyLocked(w, call_id, now_ns);
   return true;
+}
+
+bool Dispatcher::HoldsClaim(WorkerChannel* w, uint64_t call_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (w->state == WorkerChannel::State::kBusy) return w->current_call == call_id && !w->abandoned;
+  return w->state == WorkerChannel::State::kIdle && w->offered &&
+         board_->Word(static_cast<uint32_t>(w->board_slot)) == call_id;
 }
 
 std::vector<std::pair<std::shared_ptr<WorkerChannel>, uint64_t>> Dispatcher::ClaimsOf(

@@ -149,6 +149,10 @@ class Dispatcher {
   template <typename IsLive>
   bool ReleaseClaim(const std::shared_ptr<WorkerChannel>& w, uint64_t call_id, int64_t now_ns,
                     IsLive is_live, Assignment* out);
+  // Whether `w` still holds the claim `call_id`: claimed while offered (the engine has not
+  // heard of it), or busy with it and not abandoned. A direct completion with no record is
+  // an early one only then; otherwise it is late (its call answered by its deadline).
+  bool HoldsClaim(WorkerChannel* w, uint64_t call_id);
   // The workers now claimed by calls of client `worker_id` (a caller that died), with
   // each claim.
   std::vector<std::pair<std::shared_ptr<WorkerChannel>, uint64_t>> ClaimsOf(uint32_t worker_id);
@@ -304,7 +308,10 @@ bool Dispatcher::OnWorkerFree(const std::shared_ptr<WorkerChannel>& w, uint64_t 
       if (completed && report.processing_ns >= 0) {
         estimator_.OnCompletion(now_ns, report.processing_ns, 0, report.off_cpu_ns);
       }
-      OfferLocked(w.get(), now_ns);
+      // Just used: the warmest again, and not idle since before the call.
+      auto it = std::find(idle_.begin(), idle_.end(), w);
+      if (it != idle_.end()) idle_.erase(it);
+      MakeIdleLocked(w, now_ns);
     }
     return false;
   }

@@ -803,6 +803,7 @@ void Engine::HandleDirectNotice(WorkerChannel* caller, const Message& msg) {
   rec->dispatch.header.reply_channel = caller->channel();
   Dispatcher* caller_d = dispatchers_[caller->function_id()].get();
   std::optional<EarlyCompletion> early;
+  bool inserted = false;
   {
     std::lock_guard<std::mutex> lock(direct_mu_);
     if (auto it = early_.find(id); it != early_.end()) {
@@ -816,16 +817,30 @@ void Engine::HandleDirectNotice(WorkerChannel* caller, const Message& msg) {
         NJ_LOG(kWarning) << "direct notice for call " << id << ": worker " << callee->worker_id()
                          << " of " << d->config().name << " was not claimed for it";
       }
-      if (rec->deadline_ns == 0) rec->deadline_ns = now + config_.TimeoutMs(d->config()) * 1'000'000;
+      // As for an INVOKE: at most the callee's timeout, and the parent's deadline (the
+      // caller computed it; a worker's word is not trusted further).
+      const int64_t own = now + config_.TimeoutMs(d->config()) * 1'000'000;
+      rec->deadline_ns = rec->deadline_ns > 0 ? std::min(rec->deadline_ns, own) : own;
       ArmDeadline(rec.get());
       if (!calls_.Insert(&rec)) {
         CancelDeadline(rec.get());
-        caller_d->OnChildFinished(caller, msg.header.parent_call_id, now);
-        // Not the payload: the callee has the call (a reused id is the caller's bug).
+        // Not the payload: the callee has the call (a reused id is the caller's bug). Fail()
+        // also ends the caller's wait on this child.
         Fail(std::move(rec), CallStatus::kBadRequest, "duplicate call id");
+        return;
       }
-      return;
+      inserted = true;
     }
+  }
+  if (inserted) {
+    // The callee may have died since it was found, its death handled before the record
+    // existed: then nobody else will answer the call.
+    if (!FindChannel(msg.header.reply_channel)) {
+      FailById(id, CallStatus::kWorkerDied,
+               "worker of " + d->config().name + " exited while running the call",
+               /*input_unread=*/true);
+    }
+    return;
   }
   d->calls_direct.fetch_add(1, std::memory_order_relaxed);
   if (early) {
@@ -846,7 +861,8 @@ bool Engine::KeepEarlyCompletion(WorkerChannel* callee, const Message& msg,
   const uint64_t id = msg.header.call_id;
   std::lock_guard<std::mutex> lock(direct_mu_);
   *rec = calls_.TakeIfCallee(id, callee->channel());  // the notice may have just landed
-  if (*rec || CallId::FunctionId(id) != callee->function_id() || early_.size() >= kMaxEarly) {
+  if (*rec || CallId::FunctionId(id) != callee->function_id() || early_.size() >= kMaxEarly ||
+      !dispatchers_[callee->function_id()]->HoldsClaim(callee, id)) {
     return false;
   }
   EarlyCompletion& e = early_[id];

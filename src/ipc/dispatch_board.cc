@@ -81,13 +81,15 @@ bool DispatchBoard::Offer(uint32_t i, uint64_t channel) {
   s->channel.store(channel, std::memory_order_relaxed);
   const uint64_t epoch = next_epoch_++;
   if (next_epoch_ >= kClaimFloor) next_epoch_ = 1;  // after 2^52 offers; never in practice
+  // Counted first, so a claim right after the CAS never takes the hint below zero.
+  header()->offered.fetch_add(1, std::memory_order_release);
   // Release: a caller that claims this offer (acquire) sees `channel`.
   uint64_t expected = 0;
   if (!s->word.compare_exchange_strong(expected, epoch, std::memory_order_release,
                                        std::memory_order_relaxed)) {
+    header()->offered.fetch_sub(1, std::memory_order_relaxed);
     return false;
   }
-  header()->offered.fetch_add(1, std::memory_order_release);
   return true;
 }
 

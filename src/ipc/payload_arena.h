@@ -3,8 +3,8 @@
 // (docs/performance.md F4: a region file per payload costs ~25 µs in system calls and
 // tmpfs inode churn; issue #16 item 3).
 //
-// Each message channel (and the engine, as owner 0) has one arena, created by the engine
-// with the channel and written only by its owner: the owner claims a free slot with a
+// Each native (C/C++) worker's channel, and the engine as owner 0, has one arena, created
+// by the engine with the channel and written only by its owner: the owner claims a free slot with a
 // CAS of the slot's tag from 0 to the message's call id, copies the payload in, and sends
 // the message with kFlagPayloadInArena and an ArenaRef {owner, slot} in its inline
 // payload bytes. The reader checks that the slot's tag still is the call id, copies the

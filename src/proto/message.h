@@ -23,7 +23,7 @@ namespace nightjar::proto {
 inline constexpr size_t kMessageSize = 1024;
 inline constexpr size_t kHeaderSize = 64;
 inline constexpr size_t kInlinePayloadSize = kMessageSize - kHeaderSize;  // 960
-inline constexpr uint32_t kProtocolVersion = 2;
+inline constexpr uint32_t kProtocolVersion = 3;  // 3: arenas, direct dispatch, FENCE
 
 enum class MessageType : uint16_t {
   kInvalid = 0,

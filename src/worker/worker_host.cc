@@ -127,6 +127,7 @@ class WorkerHost {
   ipc::DispatchBoard* BoardOf(uint32_t func_id);
   // Answers a FENCE (engine): everything before it in our input pipe is handled.
   void AckFence(const Message& fence);
+  void AckHeldFences();
   // Handles one message read while waiting for children; false on EOF.
   bool ReadAndRoute(nj_call* call);
 
@@ -145,6 +146,7 @@ class WorkerHost {
   // Dispatch boards by function id; a null entry whose `boards_tried_` bit is set: none.
   std::vector<std::unique_ptr<ipc::DispatchBoard>> boards_;
   std::vector<bool> boards_tried_;
+  std::vector<Message> held_fences_;  // FENCEs read while the current call ran
   CpuMeter cpu_;
   int64_t last_measured_ns_ = 0;
 };
@@ -343,10 +345,17 @@ void WorkerHost::Complete(const Message& dispatch, nj_call& call, nj_status st) 
     notice.header.payload_size = 0;
     (void)ipc::WriteMessage(out_.get(), &notice);
     if (done.header.flags & proto::kFlagDirect) MaybeFail(FaultPoint::kCalleeAfterNotice);
+    AckHeldFences();
     return;
   }
   // External call, or the caller's pipe is unusable: the engine forwards.
   (void)ipc::WriteMessage(out_.get(), &done);
+  AckHeldFences();
+}
+
+void WorkerHost::AckHeldFences() {
+  for (const Message& fence : held_fences_) AckFence(fence);
+  held_fences_.clear();
 }
 
 bool WorkerHost::SendToChannel(uint64_t channel, Message* msg) {
@@ -469,7 +478,9 @@ bool WorkerHost::ReadAndRoute(nj_call* call) {
     return ipc::WriteMessage(out_.get(), &msg).ok();
   }
   if (msg.type() == MessageType::kFence) {
-    AckFence(msg);
+    // Not now: the engine takes an ack as "the claim's call is over or never came", and
+    // ours is still running. Acked once its COMPLETE is written (Complete()).
+    held_fences_.push_back(msg);
     return true;
   }
   if (msg.type() != MessageType::kComplete) {
