@@ -1,12 +1,12 @@
 #include "engine/dispatcher.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "base/scratch_dir.h"
 
 namespace nightjar::engine {
 namespace {
@@ -566,18 +566,7 @@ TEST_F(DispatcherTest, StrayCompletionsAreIgnored) {
 
 class DirectDispatchTest : public DispatcherTest {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/dev/shm/nj-dd-test-XXXXXX";
-    char tmpl2[] = "/tmp/nj-dd-test-XXXXXX";
-    char* b = ::mkdtemp(tmpl);
-    if (b == nullptr) b = ::mkdtemp(tmpl2);
-    ASSERT_NE(b, nullptr);
-    dir_ = b;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
+  void SetUp() override { ASSERT_TRUE(scratch_.ok()); }
   // A dispatcher with a board, and a second mapping of it: the callers' view.
   std::unique_ptr<Dispatcher> MakeWithBoard() {
     auto d = std::make_unique<Dispatcher>(fn_, opts_);
@@ -591,7 +580,8 @@ class DirectDispatchTest : public DispatcherTest {
   }
   static uint64_t Claim(uint32_t counter) { return proto::CallId::Make(1, 0, 9, counter); }
 
-  std::string dir_;
+  ScratchDir scratch_{"nj-dd-test"};
+  const std::string& dir_ = scratch_.path();
   std::unique_ptr<ipc::DispatchBoard> callers_;
 };
 

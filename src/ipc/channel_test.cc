@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "base/scratch_dir.h"
 #include "ipc/ipc_root.h"
 #include "ipc/payload_arena.h"
 
@@ -39,19 +40,10 @@ bool Exists(const std::string& p) { return fs::exists(fs::symlink_status(p)); }
 class ChannelTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/dev/shm/nj-ipc-test-XXXXXX";
-    char tmpl2[] = "/tmp/nj-ipc-test-XXXXXX";
-    char* b = ::mkdtemp(tmpl);
-    if (b == nullptr) b = ::mkdtemp(tmpl2);
-    ASSERT_NE(b, nullptr);
-    base_ = b;
+    ASSERT_TRUE(scratch_.ok());
     auto root = IpcRoot::Create(base_);
     ASSERT_TRUE(root.ok()) << root.status().message();
     root_ = std::make_unique<IpcRoot>(std::move(*root));
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(base_, ec);
   }
   // A FIFO with a non-blocking read end and a blocking write end.
   void OpenPipe(UniqueFd* rd, UniqueFd* wr) {
@@ -70,7 +62,8 @@ class ChannelTest : public ::testing::Test {
     return m;
   }
 
-  std::string base_;
+  ScratchDir scratch_{"nj-ipc-test"};
+  const std::string& base_ = scratch_.path();
   std::unique_ptr<IpcRoot> root_;
 };
 

@@ -1,16 +1,15 @@
 #include "ipc/dispatch_board.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <cstdlib>
-#include <filesystem>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "base/scratch_dir.h"
 #include "proto/message.h"
 
 namespace nightjar::ipc {
@@ -22,24 +21,14 @@ uint64_t Call(uint32_t client, uint32_t counter) {
 
 class BoardTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/dev/shm/nj-board-test-XXXXXX";
-    char tmpl2[] = "/tmp/nj-board-test-XXXXXX";
-    char* b = ::mkdtemp(tmpl);
-    if (b == nullptr) b = ::mkdtemp(tmpl2);
-    ASSERT_NE(b, nullptr);
-    dir_ = b;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
+  void SetUp() override { ASSERT_TRUE(scratch_.ok()); }
   std::unique_ptr<DispatchBoard> Make(uint32_t slots) {
     auto b = DispatchBoard::Create(dir_ + "/board", slots, 5000, 1 << 20);
     EXPECT_TRUE(b.ok()) << b.status().message();
     return b.ok() ? std::move(*b) : nullptr;
   }
-  std::string dir_;
+  ScratchDir scratch_{"nj-board-test"};
+  const std::string& dir_ = scratch_.path();
 };
 
 TEST_F(BoardTest, AnOfferIsClaimedOnceWithItsChannel) {
