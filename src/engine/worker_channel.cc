@@ -99,6 +99,10 @@ void WorkerChannel::Close(const ipc::IpcRoot& root) {
 }
 
 void WorkerChannel::OnEvents(uint32_t events) {
+  // A message may make the engine drop this channel (a worker that cannot be reached after
+  // its hello, during shutdown): keep it alive until this batch is handled. Found by ASan.
+  const std::shared_ptr<WorkerChannel> keep = weak_from_this().lock();
+  if (keep == nullptr) return;
   // Drain in batches: writes are atomic 1024-byte units, so a read returns whole messages.
   constexpr int kBatch = 16;
   Message batch[kBatch];
@@ -111,7 +115,7 @@ void WorkerChannel::OnEvents(uint32_t events) {
         engine_->OnWorkerGone(channel_);
         return;
       }
-      for (size_t i = 0; i < count; ++i) engine_->OnWorkerMessage(this, batch[i]);
+      for (size_t i = 0; i < count && !closed_; ++i) engine_->OnWorkerMessage(this, batch[i]);
       if (closed_) return;
       if (static_cast<size_t>(n) < sizeof(batch)) return;
       continue;

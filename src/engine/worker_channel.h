@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <mutex>
 
 #include "base/fd.h"
@@ -22,7 +23,8 @@ namespace nightjar::engine {
 
 class Engine;
 
-class WorkerChannel final : public io::Watcher {
+class WorkerChannel final : public io::Watcher,
+                            public std::enable_shared_from_this<WorkerChannel> {
  public:
   enum class State { kStarting, kIdle, kBusy, kDead };
 
