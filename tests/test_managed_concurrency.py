@@ -168,6 +168,33 @@ def test_launcher_that_dies_is_restarted(tmp_path):
         assert r.body == b"after"
 
 
+def test_worker_start_lost_with_its_launcher_is_asked_again(tmp_path):
+    # A replacement worker asked of a launcher that dies before starting it: nothing will
+    # ever report that worker, and a pool with a worker "starting" does not grow, so the
+    # function was left without workers. The launcher is stopped (SIGSTOP) so that the
+    # request reaches it and is never acted on, then killed.
+    with nj.nightjar_up(tmp_path, functions=[nj.function("echo", min_workers=1)]) as d:
+        expect(call(d, "echo", b"before"), 200, b"before", dep=d)
+        launchers = [p for p in nj.processes_mentioning(str(d.ipc_root), exclude={d.process.pid})
+                     if "launcher" in p.cmdline and p.ppid == d.process.pid]
+        assert len(launchers) == 1, [(p.pid, p.cmdline) for p in launchers]
+        launcher = launchers[0].pid
+        workers = nj.worker_pids(d.ipc_root, exclude={d.process.pid, launcher})
+        assert len(workers) == 1, workers
+        os.kill(launcher, signal.SIGSTOP)
+        try:
+            os.kill(workers[0], signal.SIGKILL)
+            nj.wait_until(lambda: status(d)["echo"]["workers"]["starting"] == 1, 10,
+                          "the engine to ask the stopped launcher for a replacement")
+        finally:
+            os.kill(launcher, signal.SIGKILL)
+        r = call_until(d, "echo", b"after", 200, tolerate={502, 503, 504}, timeout_s=15,
+                       headers={"X-Nightjar-Timeout-Ms": "2000"})
+        assert r.body == b"after"
+        s = status(d)["echo"]
+        assert s["workers"]["starting"] == 0 and s["workers"]["idle"] == 1, s
+
+
 def test_internal_caller_gets_a_clear_error_when_its_callee_dies(tmp_path):
     fns = [nj.test_function("relay"), nj.function("crash", min_workers=1, max_workers=1)]
     with nj.nightjar_up(tmp_path, functions=fns) as d:

@@ -237,6 +237,15 @@ uint64_t Dispatcher::RemoveWorker(WorkerChannel* w, int64_t now_ns, uint64_t* pr
   return call;
 }
 
+std::vector<uint64_t> Dispatcher::StartingChannels() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<uint64_t> out;
+  for (const auto& w : workers_) {
+    if (w->state == WorkerChannel::State::kStarting) out.push_back(w->channel());
+  }
+  return out;
+}
+
 int Dispatcher::WorkersToStart(int64_t now_ns) {
   std::lock_guard<std::mutex> lock(mu_);
   if (now_ns < backoff_until_ns_) return 0;

@@ -162,6 +162,8 @@ class Dispatcher {
   // Removes a worker that died or is being reaped; returns the call it was running (0
   // none) and, in *prefetched, the call it had been sent ahead (0 none).
   uint64_t RemoveWorker(WorkerChannel* w, int64_t now_ns, uint64_t* prefetched = nullptr);
+  // The channels of the workers that have not said hello yet.
+  std::vector<uint64_t> StartingChannels();
   // How many workers to start now (initial pool, replacements, growth; 0 while backing off).
   int WorkersToStart(int64_t now_ns);
   // Idle workers above min_workers idle longer than the timeout, removed from the pool.

@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 
@@ -608,7 +609,15 @@ bool Engine::StartWorker(Dispatcher* d) {
 
 void Engine::OnLauncherReady(uint32_t function_id) { StartWorkers(function_id); }
 
-void Engine::OnWorkerGone(uint64_t channel) {
+void Engine::OnLauncherGone(uint32_t function_id, const std::vector<uint64_t>& queued) {
+  for (uint64_t channel : dispatchers_[function_id]->StartingChannels()) {
+    if (std::find(queued.begin(), queued.end(), channel) == queued.end()) {
+      OnWorkerGone(channel, /*start_failure=*/false);
+    }
+  }
+}
+
+void Engine::OnWorkerGone(uint64_t channel, bool start_failure) {
   std::shared_ptr<WorkerChannel> w;
   {
     std::lock_guard<std::mutex> lock(channels_mu_);
@@ -660,7 +669,7 @@ void Engine::OnWorkerGone(uint64_t channel) {
                    << (was_starting ? " before it was ready" : "") << "; replacing it";
   // A worker that dies before saying hello is a start failure: the dispatcher backs off
   // (and fails calls fast while nothing runs) so a broken function cannot spin the CPU.
-  if (was_starting) d->OnStartFailure(now);
+  if (was_starting && start_failure) d->OnStartFailure(now);
   StartWorkers(w->function_id());
   NotifyReadyChanged();
 }

@@ -70,9 +70,16 @@ class Engine {
   // A message from a worker's output pipe. Runs on the channel's loop.
   void OnWorkerMessage(WorkerChannel* w, const proto::Message& msg);
   // The worker's output pipe hit EOF, or its launcher reported the exit. Any thread.
-  void OnWorkerGone(uint64_t channel);
-  // A launcher reported ready (connected) or died. Loop 0.
+  // `start_failure`: a worker that had not said hello counts as a failed start (the
+  // function backs off); false when its launcher died, which is not the function's fault.
+  void OnWorkerGone(uint64_t channel, bool start_failure = true);
+  // A launcher reported ready (connected). Loop 0.
   void OnLauncherReady(uint32_t function_id);
+  // A function's launcher died. Workers it was asked to start and that have not said hello
+  // never will: nobody else would report them, and a pool with a worker starting does not
+  // grow, so they are removed now -- all but `queued` (start requests still waiting for
+  // the next launcher). Loop 0.
+  void OnLauncherGone(uint32_t function_id, const std::vector<uint64_t>& queued);
   std::shared_ptr<WorkerChannel> FindChannel(uint64_t channel);
   Dispatcher* dispatcher(uint32_t function_id) { return dispatchers_[function_id].get(); }
 

@@ -278,18 +278,25 @@ void LauncherPool::OnConnectionClosed(Connection* c) {
   c->Close(loop_);
   uint32_t fid = c->function_id;
   pid_t pid = 0;
+  std::vector<uint64_t> queued;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (fid == 0 || slots_[fid].conn.get() != c) return;
     slots_[fid].conn.reset();
     pid = slots_[fid].pid;
     if (stopping_) return;
+    for (const Message& m : slots_[fid].queued) {
+      if (m.type() == MessageType::kStartWorker) queued.push_back(m.header.reply_channel);
+    }
   }
   // The launcher died; its workers die with it (parent-death signal) and are replaced
   // through the engine once a new launcher connects.
   NJ_LOG(kWarning) << "launcher for " << config_.functions[fid - 1].name
                    << " exited; restarting it";
   if (pid > 0) ::waitpid(pid, nullptr, WNOHANG);
+  // Found by a test that killed a launcher: a worker whose EOF came before the launcher's
+  // asked the dead launcher for its replacement, which then stayed "starting" for good.
+  engine_->OnLauncherGone(fid, queued);
   Restart(fid, kFirstRestartDelayMs);
 }
 
