@@ -14,6 +14,7 @@
 #include "engine/engine.h"
 #include "engine/gateway_link.h"
 #include "gateway/engine_links.h"
+#include "gateway/gateway_metrics.h"
 #include "gateway/http_server.h"
 #include "io/socket.h"
 
@@ -38,6 +39,9 @@ class InProcessBackend final : public gateway::Backend {
   void CollectStatus(StatusFormat format, std::function<void(std::string)> done) override {
     done(format == StatusFormat::kJson ? "{\"engines\":[" + engine_->StatusJson() + "]}"
                                        : engine_->StatusText());
+  }
+  void CollectMetrics(std::function<void(std::string)> done) override {
+    done(engine_->MetricsText());  // one process: its process_* come with the gateway's
   }
 
  private:
@@ -126,6 +130,8 @@ int RunUp(const ServeFlags& flags) {
   engine::Engine engine(*cfg, {cfg->engine.ipc_root, SelfExe()}, &loops);
   InProcessBackend backend(&engine);
   gateway::HttpServer http(cfg->gateway, &loops, &backend);
+  gateway::GatewayMetrics metrics(*cfg);
+  if (cfg->engine.metrics) http.set_metrics(&metrics);
   Status st = engine.Start();
   if (st.ok()) st = engine.WaitReady(kReadyTimeoutMs);
   if (st.ok()) st = http.Start(cfg->gateway.host, cfg->gateway.http_port);
@@ -154,6 +160,8 @@ int RunGateway(const ServeFlags& flags) {
   loops.Start();
   gateway::EngineLinks links(&loops);
   gateway::HttpServer http(cfg->gateway, &loops, &links);
+  gateway::GatewayMetrics metrics(*cfg);
+  if (cfg->engine.metrics) http.set_metrics(&metrics);
   Status st = links.Start(cfg->gateway.host, cfg->gateway.engine_port);
   if (st.ok()) st = http.Start(cfg->gateway.host, cfg->gateway.http_port);
   if (!st.ok()) {
