@@ -129,8 +129,8 @@ int RunUp(const ServeFlags& flags) {
   loops.Start();
   engine::Engine engine(*cfg, {cfg->engine.ipc_root, SelfExe()}, &loops);
   InProcessBackend backend(&engine);
+  gateway::GatewayMetrics metrics(*cfg);  // outlives the server, whose calls count into it
   gateway::HttpServer http(cfg->gateway, &loops, &backend);
-  gateway::GatewayMetrics metrics(*cfg);
   if (cfg->engine.metrics) http.set_metrics(&metrics);
   Status st = engine.Start();
   if (st.ok()) st = engine.WaitReady(kReadyTimeoutMs);
@@ -159,8 +159,8 @@ int RunGateway(const ServeFlags& flags) {
   io::LoopThreads loops(cfg->engine.io_threads);
   loops.Start();
   gateway::EngineLinks links(&loops);
+  gateway::GatewayMetrics metrics(*cfg);  // outlives the server, whose calls count into it
   gateway::HttpServer http(cfg->gateway, &loops, &links);
-  gateway::GatewayMetrics metrics(*cfg);
   if (cfg->engine.metrics) http.set_metrics(&metrics);
   Status st = links.Start(cfg->gateway.host, cfg->gateway.engine_port);
   if (st.ok()) st = http.Start(cfg->gateway.host, cfg->gateway.http_port);
