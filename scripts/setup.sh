@@ -29,6 +29,9 @@ PACKAGES=(
   redis-server memcached libhiredis-dev libmemcached-dev libssl-dev libcpp-httplib-dev
   # libFuzzer targets (make fuzz): clang and its fuzzer/sanitizer runtimes
   clang-14 libclang-rt-14-dev
+  # GET /metrics (docs/operations.md): prometheus-cpp's core builds the exposition; the tests
+  # start Debian's prometheus (and promtool) themselves, on free ports
+  prometheus-cpp-dev prometheus
 )
 
 missing=()
@@ -43,5 +46,15 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 echo "setup: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# Debian's prometheus package starts its service from its postinst; where there is no init
+# system (containers, CI) that start fails and would fail the install. A policy-rc.d that
+# answers 101 ("action forbidden", invoke-rc.d(8)) keeps every service stopped during this
+# install; the tests start their own prometheus. One already there is left alone.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+  $SUDO chmod 755 "$policy"
+  trap '$SUDO rm -f "$policy"' EXIT
+fi
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -14,6 +14,7 @@
 #include "engine/engine.h"
 #include "engine/gateway_link.h"
 #include "gateway/engine_links.h"
+#include "gateway/gateway_metrics.h"
 #include "gateway/http_server.h"
 #include "io/socket.h"
 
@@ -38,6 +39,9 @@ class InProcessBackend final : public gateway::Backend {
   void CollectStatus(StatusFormat format, std::function<void(std::string)> done) override {
     done(format == StatusFormat::kJson ? "{\"engines\":[" + engine_->StatusJson() + "]}"
                                        : engine_->StatusText());
+  }
+  void CollectMetrics(std::function<void(std::string)> done) override {
+    done(engine_->MetricsText());  // one process: its process_* come with the gateway's
   }
 
  private:
@@ -125,7 +129,9 @@ int RunUp(const ServeFlags& flags) {
   loops.Start();
   engine::Engine engine(*cfg, {cfg->engine.ipc_root, SelfExe()}, &loops);
   InProcessBackend backend(&engine);
+  gateway::GatewayMetrics metrics(*cfg);  // outlives the server, whose calls count into it
   gateway::HttpServer http(cfg->gateway, &loops, &backend);
+  if (cfg->engine.metrics) http.set_metrics(&metrics);
   Status st = engine.Start();
   if (st.ok()) st = engine.WaitReady(kReadyTimeoutMs);
   if (st.ok()) st = http.Start(cfg->gateway.host, cfg->gateway.http_port);
@@ -153,7 +159,9 @@ int RunGateway(const ServeFlags& flags) {
   io::LoopThreads loops(cfg->engine.io_threads);
   loops.Start();
   gateway::EngineLinks links(&loops);
+  gateway::GatewayMetrics metrics(*cfg);  // outlives the server, whose calls count into it
   gateway::HttpServer http(cfg->gateway, &loops, &links);
+  if (cfg->engine.metrics) http.set_metrics(&metrics);
   Status st = links.Start(cfg->gateway.host, cfg->gateway.engine_port);
   if (st.ok()) st = http.Start(cfg->gateway.host, cfg->gateway.http_port);
   if (!st.ok()) {

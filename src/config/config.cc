@@ -342,6 +342,7 @@ void ParseEngine(const YAML::Node& node, EngineConfig& e) {
            [&](auto& v, auto& p) { e.prefetch_max_us = ReadI64(v, p, 0, 1'000'000); }},
           {"worker_nice", [&](auto& v, auto& p) { e.worker_nice = ReadInt(v, p, 0, 19); }},
           {"direct_dispatch", [&](auto& v, auto& p) { e.direct_dispatch = ReadBool(v, p); }},
+          {"metrics", [&](auto& v, auto& p) { e.metrics = ReadBool(v, p); }},
           {"isolation", [&](auto& v, auto& p) { e.isolation = ReadIsolation(v, p); }},
           {"runc",
            [&](auto& v, auto& p) {

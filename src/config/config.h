@@ -111,6 +111,9 @@ struct EngineConfig {
   // one is offered (2 hops, docs/architecture.md "Direct dispatch"); false: always through
   // the engine (3 hops), for comparison.
   bool direct_dispatch = true;
+  // Per-call counting for GET /metrics (docs/operations.md, "Metrics"); false: nothing is
+  // counted beyond what /status needs and /metrics answers 404.
+  bool metrics = true;
   // Workers run this much nicer than the engine (0..19), so the engine's I/O threads win
   // the CPU when both want it (DESIGN.md §5).
   int worker_nice = 0;

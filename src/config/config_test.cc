@@ -79,6 +79,7 @@ engine:
   cpu_limit: 16
   prefetch_max_us: 500
   direct_dispatch: false
+  metrics: false
   worker_nice: 5
 functions:
   - name: echo
@@ -111,6 +112,7 @@ functions:
   EXPECT_EQ(c.engine.cpu_limit, 16u);
   EXPECT_EQ(c.engine.prefetch_max_us, 500);
   EXPECT_FALSE(c.engine.direct_dispatch);
+  EXPECT_FALSE(c.engine.metrics);
   EXPECT_EQ(c.engine.worker_nice, 5);
 
   ASSERT_EQ(c.functions.size(), 2u);
@@ -159,6 +161,7 @@ TEST_F(ConfigTest, DefaultsWhenSectionsOmitted) {
   EXPECT_EQ(c.engine.cpu_limit, 0u);  // the CPUs this process may run on
   EXPECT_EQ(c.engine.prefetch_max_us, 2000);
   EXPECT_TRUE(c.engine.direct_dispatch);
+  EXPECT_TRUE(c.engine.metrics);
   EXPECT_EQ(c.engine.worker_nice, 0);
 
   ASSERT_EQ(c.functions.size(), 1u);
@@ -504,6 +507,8 @@ INSTANTIATE_TEST_SUITE_P(
                   "engine.worker_nice: must be between 0 and 19, got 20"},
         Rejection{"DirectDispatchNotBool", WithSection("engine: {direct_dispatch: yes}\n"),
                   "engine.direct_dispatch: expected true or false, got \"yes\""},
+        Rejection{"MetricsNotBool", WithSection("engine: {metrics: 1}\n"),
+                  "engine.metrics: expected true or false, got \"1\""},
         Rejection{"PrefetchTooBig", WithSection("engine: {prefetch_max_us: 1000001}\n"),
                   "engine.prefetch_max_us: must be between 0 and 1000000, got 1000001"},
         Rejection{"Int64Overflow",

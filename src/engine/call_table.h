@@ -27,6 +27,7 @@ struct CallRecord {
   uint32_t function_id = 0;
   ExternalDone external_done;      // set for external calls
   uint64_t caller_channel = 0;     // internal calls: the caller's channel
+  uint32_t caller_function_id = 0; // internal calls: the caller's function (metrics)
   uint64_t callee_channel = 0;     // set once dispatched
   int64_t arrival_ns = 0;
   int64_t deadline_ns = 0;

@@ -50,6 +50,7 @@ void Engine::HandleDirectNotice(WorkerChannel* caller, const Message& msg) {
   rec->call_id = id;
   rec->function_id = fid;
   rec->caller_channel = caller->channel();
+  rec->caller_function_id = caller->function_id();
   rec->callee_channel = msg.header.reply_channel;
   rec->arrival_ns = now;
   rec->deadline_ns = msg.header.deadline_ns;

@@ -36,6 +36,7 @@ Engine::Engine(const config::Config& config, EngineOptions options, io::LoopThre
   for (const auto& f : config_.functions) {
     dispatchers_[f.id] = std::make_unique<Dispatcher>(f, pool);
   }
+  if (config_.engine.metrics) metrics_ = std::make_unique<EngineMetrics>(dispatchers_.size());
 }
 
 Engine::~Engine() { Stop(); }
@@ -400,6 +401,14 @@ void Engine::OnWorkerMessage(WorkerChannel* w, const Message& msg) {
         // A call the worker skipped (its deadline had passed) or that timed out is no
         // sample of the function's running time.
         const bool completed = msg.call_status() != CallStatus::kTimeout;
+        if (metrics_) {
+          FunctionMetrics& m = metrics_->function(w->function_id());
+          m.bytes_out.Add(msg.header.payload_size);
+          if (completed) {
+            m.execution.Observe(report.processing_ns);
+            m.dispatch_delay.Observe(int64_t{msg.header.dispatch_delay_us} * 1000);
+          }
+        }
         WorkerFree(self, msg.header.call_id, completed, report);
       }
       return;
@@ -460,6 +469,7 @@ void Engine::HandleInvoke(WorkerChannel* caller, const Message& msg) {
   rec->call_id = msg.header.call_id;
   rec->function_id = fid;
   rec->caller_channel = caller->channel();
+  rec->caller_function_id = caller->function_id();
   rec->arrival_ns = MonotonicNowNs();
   rec->dispatch = msg;
   rec->dispatch.header.type = static_cast<uint16_t>(MessageType::kDispatch);
@@ -532,6 +542,14 @@ void Engine::ChildFinished(const CallRecord& rec, WorkerChannel* caller) {
 void Engine::CountAnswer(const CallRecord& rec, CallStatus status) {
   if (rec.function_id == 0 || rec.function_id >= dispatchers_.size()) return;
   Dispatcher* d = dispatchers_[rec.function_id].get();
+  if (metrics_) {
+    FunctionMetrics& m = metrics_->function(rec.function_id);
+    m.CountCall(status);
+    m.bytes_in.Add(rec.dispatch.header.payload_size);
+    if (rec.caller_function_id != 0) {
+      metrics_->internal_calls().Add(rec.caller_function_id, rec.function_id);
+    }
+  }
   if (status == CallStatus::kOk) {
     d->calls_ok.fetch_add(1, std::memory_order_relaxed);
   } else if (status == CallStatus::kTimeout) {
@@ -601,6 +619,7 @@ bool Engine::StartWorker(Dispatcher* d) {
       return false;
     }
     CreateArena(function_id, channel);
+    if (metrics_) metrics_->function(function_id).worker_starts.Add();
     d->AddStarting(w);
     launchers_->StartWorker(function_id, channel, wid);
   }
@@ -661,6 +680,7 @@ void Engine::OnWorkerGone(uint64_t channel, bool start_failure) {
              /*input_unread=*/true);
   }
   if (stopping_.load()) return;
+  if (metrics_) metrics_->function(w->function_id()).worker_crashes.Add();
   // A worker in a container reports its pid in the container's pid namespace.
   const bool boxed = d->config().isolation == "container";
   NJ_LOG(kWarning) << "worker " << w->worker_id() << " of " << d->config().name << " (pid "

@@ -23,6 +23,7 @@
 #include "config/config.h"
 #include "engine/call_table.h"
 #include "engine/dispatcher.h"
+#include "engine/engine_metrics.h"
 #include "engine/worker_channel.h"
 #include "io/event_loop.h"
 #include "ipc/ipc_root.h"
@@ -65,6 +66,9 @@ class Engine {
   // Any thread. (status.cc)
   std::string StatusJson();
   std::string StatusText();
+  // The engine's nightjar_* metrics in the Prometheus text format (engine_metrics.cc);
+  // empty when engine.metrics is false. Any thread.
+  std::string MetricsText();
 
   // --- internal callbacks ---
   // A message from a worker's output pipe. Runs on the channel's loop.
@@ -159,6 +163,7 @@ class Engine {
   int64_t next_arena_sweep_ns_ = 0;             // loop 0
   int64_t arena_linger_ns_ = 0;                 // set in Start()
   std::vector<std::unique_ptr<Dispatcher>> dispatchers_;  // index = function id
+  std::unique_ptr<EngineMetrics> metrics_;  // null when engine.metrics is false
   std::unique_ptr<LauncherPool> launchers_;
   CallTable calls_;
   std::atomic<bool> stopping_{false};

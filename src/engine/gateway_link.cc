@@ -5,6 +5,7 @@
 #include "engine/engine.h"
 #include "io/socket.h"
 #include "io/framed_connection.h"
+#include "metrics/exposition.h"
 #include "proto/link_frame.h"
 
 namespace nightjar::engine {
@@ -36,6 +37,7 @@ class GatewayLinkConnection final : public io::FramedConnection {
         HandleCall(f);
         return;
       case MessageType::kLinkStatus:
+        if (f.payload == "metrics") return SendMetrics(f.header);
         SendFrame(f.header, f.payload == "text" ? engine_->StatusText() : engine_->StatusJson());
         return;
       default:
@@ -46,6 +48,17 @@ class GatewayLinkConnection final : public io::FramedConnection {
   void OnClosed() override { owner_->OnDisconnected(); }
 
  private:
+  // The engine's metrics and this process's (the gateway labels and merges them:
+  // docs/operations.md); kNotFound when engine.metrics is false.
+  void SendMetrics(proto::MessageHeader h) {
+    if (!engine_->config().engine.metrics) {
+      h.status = static_cast<uint16_t>(CallStatus::kNotFound);
+      SendFrame(h, "metrics are off on this engine (engine.metrics: false)");
+      return;
+    }
+    SendFrame(h, engine_->MetricsText() + metrics::Serialize(metrics::ProcessFamilies()));
+  }
+
   void HandleCall(const proto::Frame& f) {
     uint64_t id = f.header.call_id;
     std::weak_ptr<GatewayLinkConnection> weak =

@@ -38,6 +38,13 @@ class Backend {
   // {"engines":[...]}, text as one table per engine. `done` is called exactly once, from
   // any thread. Thread rule: as Call().
   virtual void CollectStatus(StatusFormat format, std::function<void(std::string)> done) = 0;
+
+  // Collects every engine's metrics in the Prometheus text format (Engine::MetricsText;
+  // from a separate engine process also its process_* metrics), each engine's samples
+  // labelled engine="<host:port of its link>" when there are links. Not yet merged: the
+  // caller merges it with its own (GatewayMetrics::Page). `done` is called exactly once,
+  // from any thread; an engine that does not answer is left out. Thread rule: as Call().
+  virtual void CollectMetrics(std::function<void(std::string)> done) = 0;
 };
 
 }  // namespace nightjar::gateway

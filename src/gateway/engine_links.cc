@@ -1,6 +1,8 @@
 // EngineLinks and EngineLink implementation.
 #include "gateway/engine_links.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -11,6 +13,7 @@
 #include "base/logging.h"
 #include "io/socket.h"
 #include "io/framed_connection.h"
+#include "metrics/exposition.h"
 #include "proto/link_frame.h"
 
 namespace nightjar::gateway {
@@ -21,8 +24,11 @@ using proto::MessageType;
 // One engine's TCP link. Calls in flight are answered kUnavailable if the link drops.
 class EngineLink final : public io::FramedConnection {
  public:
-  EngineLink(EngineLinks* owner, io::EventLoop* loop, UniqueFd fd)
-      : FramedConnection(loop, std::move(fd)), owner_(owner) {}
+  EngineLink(EngineLinks* owner, io::EventLoop* loop, UniqueFd fd, std::string peer)
+      : FramedConnection(loop, std::move(fd)), owner_(owner), peer_(std::move(peer)) {}
+
+  // The engine's end of the link, "host:port" ("[v6]:port"): its label in /metrics.
+  const std::string& peer() const { return peer_; }
 
   bool Serves(std::string_view fn) const { return functions_.count(std::string(fn)) != 0; }
   size_t outstanding() const { return outstanding_.load(std::memory_order_relaxed); }
@@ -96,11 +102,32 @@ class EngineLink final : public io::FramedConnection {
   }
 
   EngineLinks* owner_;
+  const std::string peer_;
   std::set<std::string, std::less<>> functions_;
   std::unordered_map<uint64_t, CallDone> pending_;
   uint64_t next_id_ = 1;
   std::atomic<size_t> outstanding_{0};
 };
+
+namespace {
+// "host:port" of an accepted peer, IPv6 hosts in brackets.
+std::string PeerName(const sockaddr_storage& addr) {
+  char host[INET6_ADDRSTRLEN] = "?";
+  int port = 0;
+  if (addr.ss_family == AF_INET) {
+    const auto* a = reinterpret_cast<const sockaddr_in*>(&addr);
+    ::inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+    port = ntohs(a->sin_port);
+    return std::string(host) + ":" + std::to_string(port);
+  }
+  if (addr.ss_family == AF_INET6) {
+    const auto* a = reinterpret_cast<const sockaddr_in6*>(&addr);
+    ::inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+    port = ntohs(a->sin6_port);
+  }
+  return "[" + std::string(host) + "]:" + std::to_string(port);
+}
+}  // namespace
 
 EngineLinks::~EngineLinks() = default;
 
@@ -113,11 +140,14 @@ Status EngineLinks::Start(const std::string& host, int port) {
 
 void EngineLinks::OnEvents(uint32_t) {
   for (;;) {
-    int fd = ::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    sockaddr_storage addr{};
+    socklen_t len = sizeof(addr);
+    int fd = ::accept4(listen_fd_.get(), reinterpret_cast<sockaddr*>(&addr), &len,
+                       SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;
     io::SetNoDelay(fd);
     io::EventLoop* loop = loops_->Next();
-    auto link = std::make_shared<EngineLink>(this, loop, UniqueFd(fd));
+    auto link = std::make_shared<EngineLink>(this, loop, UniqueFd(fd), PeerName(addr));
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (stopping_) continue;
@@ -239,6 +269,48 @@ void EngineLinks::CollectStatus(StatusFormat format, std::function<void(std::str
     auto link = links[i];
     link->loop()->Dispatch([link, json, finish = std::move(finish)]() mutable {
       link->SendStatusRequest(json ? "json" : "text", std::move(finish));
+    });
+  }
+}
+
+void EngineLinks::CollectMetrics(std::function<void(std::string)> done) {
+  std::vector<std::shared_ptr<EngineLink>> links;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    links = ready_;
+  }
+  if (links.empty()) {
+    done({});
+    return;
+  }
+  // As CollectStatus: one request per engine; the last answer merges them.
+  struct Gather {
+    std::mutex mu;
+    std::vector<std::string> parts;
+    size_t left;
+    std::function<void(std::string)> done;
+  };
+  auto g = std::make_shared<Gather>();
+  g->parts.resize(links.size());
+  g->left = links.size();
+  g->done = std::move(done);
+  for (size_t i = 0; i < links.size(); ++i) {
+    auto finish = [g, i, peer = links[i]->peer()](CallStatus st, std::string body) {
+      std::function<void(std::string)> done;
+      std::string out;
+      {
+        std::lock_guard<std::mutex> lock(g->mu);
+        // An engine with metrics off, or gone, has no part.
+        if (st == CallStatus::kOk) g->parts[i] = metrics::AddLabel(body, "engine", peer);
+        if (--g->left != 0) return;
+        out = metrics::MergeExpositions(g->parts);
+        done = std::move(g->done);
+      }
+      done(std::move(out));
+    };
+    auto link = links[i];
+    link->loop()->Dispatch([link, finish = std::move(finish)]() mutable {
+      link->SendStatusRequest("metrics", std::move(finish));
     });
   }
 }

@@ -36,6 +36,8 @@ class EngineLinks final : public Backend, public io::Watcher {
   proto::CallStatus Precheck(std::string_view function, uint64_t input_bytes,
                              std::string* message) override;
   void CollectStatus(StatusFormat format, std::function<void(std::string)> done) override;
+  // Each engine's samples carry engine="<host:port of its end of the link>".
+  void CollectMetrics(std::function<void(std::string)> done) override;
   void OnEvents(uint32_t events) override;  // accept
   void OnLinkReady(const std::shared_ptr<EngineLink>& link);
   void OnLinkClosed(EngineLink* link);

@@ -4,10 +4,13 @@
 #include <nghttp2/nghttp2.h>
 
 #include "base/clock.h"
+#include "gateway/gateway_metrics.h"
 #include "gateway/grpc.h"
 #include "gateway/http_connection.h"
 #include "gateway/http_response.h"
 #include "gateway/http_routes.h"
+#include "gateway/http_server.h"
+#include "metrics/exposition.h"
 
 namespace nightjar::gateway {
 
@@ -145,9 +148,27 @@ void Http2Handler::ServeHttp(H2Request& r) {
             });
           });
       return;
-    case Route::Kind::kCall:
+    case Route::Kind::kMetrics: {
+      GatewayMetrics* metrics = conn_->server_->metrics();
+      if (metrics == nullptr) {
+        return RespondHttp(id, 404, std::string(kMetricsOffMessage), "text/plain", "", head_only);
+      }
+      backend_->CollectMetrics([weak, home, id, head_only, metrics](std::string engines) {
+        home->Dispatch([weak, id, head_only, metrics, engines = std::move(engines)] {
+          auto self = weak.lock();
+          if (!self || self->closed() || !self->h2_) return;
+          self->h2_->RespondHttp(id, 200, metrics->Page(engines),
+                                 std::string(metrics::kContentType), "", head_only);
+          self->h2_->Flush();
+        });
+      });
+      return;
+    }
+    case Route::Kind::kCall: {
+      const CallTimer timer = CallTimer::Start(conn_->server_->metrics(), route.function);
       backend_->Call(route.function, req.body, route.timeout_ms,
-                     [weak, home, id](CallStatus status, std::string out) {
+                     [weak, home, id, timer](CallStatus status, std::string out) {
+                       timer.Done(HttpStatusFor(status));
                        home->Dispatch([weak, id, status, out = std::move(out)]() mutable {
                          auto self = weak.lock();
                          if (!self || self->closed() || !self->h2_) return;
@@ -158,6 +179,7 @@ void Http2Handler::ServeHttp(H2Request& r) {
                        });
                      });
       return;
+    }
   }
 }
 
@@ -218,9 +240,11 @@ void Http2Handler::ServeGrpc(H2Request& r) {
   auto weak = std::weak_ptr<HttpConnection>(
       std::static_pointer_cast<HttpConnection>(conn_->shared_from_this()));
   io::EventLoop* home = conn_->loop();
+  const CallTimer timer = CallTimer::Start(conn_->server_->metrics(), function);
   backend_->Call(
       function, input, timeout_ms,
-      [weak, home, id, service = std::string(service)](CallStatus status, std::string out) {
+      [weak, home, id, timer, service = std::string(service)](CallStatus status, std::string out) {
+        timer.Done(HttpStatusFor(status));
         home->Dispatch([weak, id, status, service, out = std::move(out)]() mutable {
           auto self = weak.lock();
           if (!self || self->closed() || !self->h2_) return;

@@ -4,8 +4,10 @@
 #include <charconv>
 
 #include "base/clock.h"
+#include "gateway/gateway_metrics.h"
 #include "gateway/http_routes.h"
 #include "gateway/http_server.h"
+#include "metrics/exposition.h"
 
 namespace nightjar::gateway {
 
@@ -226,6 +228,8 @@ void HttpConnection::Handle(uint64_t seq, HttpRequest& req) {
                      One(route.allow));
     case Route::Kind::kStatus:
       return CollectStatus(seq, route.text);
+    case Route::Kind::kMetrics:
+      return CollectMetrics(seq);
     case Route::Kind::kCall:
       return StartCall(seq, route.function, route.timeout_ms, req);
   }
@@ -237,8 +241,10 @@ void HttpConnection::StartCall(uint64_t seq, std::string_view function, int64_t 
   auto weak =
       std::weak_ptr<HttpConnection>(std::static_pointer_cast<HttpConnection>(shared_from_this()));
   io::EventLoop* home = loop();
+  const CallTimer timer = CallTimer::Start(server_->metrics(), function);
   backend_->Call(function, req.body, timeout_ms,
-                 [weak, home, seq](CallStatus status, std::string out) {
+                 [weak, home, seq, timer](CallStatus status, std::string out) {
+                   timer.Done(HttpStatusFor(status));
                    home->Dispatch([weak, seq, status, out = std::move(out)]() mutable {
                      auto self = weak.lock();
                      if (!self || self->closed()) return;  // client left: drop the answer
@@ -263,6 +269,26 @@ void HttpConnection::CollectStatus(uint64_t seq, bool text) {
                               self->Pump();
                             });
                           });
+}
+
+void HttpConnection::CollectMetrics(uint64_t seq) {
+  GatewayMetrics* metrics = server_->metrics();
+  if (metrics == nullptr) {
+    return Respond(seq, 404, kMetricsOffMessage, "text/plain");
+  }
+  auto weak =
+      std::weak_ptr<HttpConnection>(std::static_pointer_cast<HttpConnection>(shared_from_this()));
+  io::EventLoop* home = loop();
+  ++in_flight_;
+  backend_->CollectMetrics([weak, home, seq, metrics](std::string engines) {
+    home->Dispatch([weak, seq, metrics, engines = std::move(engines)] {
+      auto self = weak.lock();
+      if (!self || self->closed()) return;
+      --self->in_flight_;
+      self->Respond(seq, 200, metrics->Page(engines), metrics::kContentType);
+      self->Pump();
+    });
+  });
 }
 
 void HttpConnection::Complete(uint64_t seq, CallStatus status, std::string out) {

@@ -102,6 +102,15 @@ Route ResolveRoute(const HttpRequest& req) {
     if (m == "OPTIONS") return Options("GET, HEAD");
     return MethodNotAllowed("GET, HEAD", "use GET /status");
   }
+  if (req.path == "/metrics") {
+    if (read) {
+      Route r;
+      r.kind = Route::Kind::kMetrics;
+      return r;
+    }
+    if (m == "OPTIONS") return Options("GET, HEAD");
+    return MethodNotAllowed("GET, HEAD", "use GET /metrics");
+  }
   if (!req.path.starts_with(kFunctionPrefix)) {
     return Respond(404, "not found: use POST /function/<name>\n");
   }

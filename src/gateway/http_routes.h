@@ -6,6 +6,7 @@
 //   /function/<name>   POST calls <name> (X-Nightjar-Timeout-Ms: 1..kMaxDurationMs)
 //   /healthz           GET, HEAD
 //   /status            GET, HEAD (?format=text for a table)
+//   /metrics           GET, HEAD (Prometheus text format; docs/operations.md)
 //   *                  OPTIONS only (RFC 9110 §9.3.7)
 // Every resource answers OPTIONS with 204 and Allow; other methods get 405 with Allow
 // (RFC 9110 §15.5.6); other paths 404.
@@ -27,6 +28,7 @@ struct Route {
     kRespond,  // answer status/body/allow at once
     kCall,     // call `function` with the body as input
     kStatus,   // GET /status: gather the engines' status
+    kMetrics,  // GET /metrics: gather the engines' metrics and the gateway's
   };
   Kind kind = Kind::kRespond;
   int status = 200;        // kRespond
@@ -59,5 +61,9 @@ struct CallAnswer {
   std::string extra;
 };
 CallAnswer AnswerForCall(proto::CallStatus status, std::string out);
+
+// The 404 body of GET /metrics when metrics are off.
+inline constexpr std::string_view kMetricsOffMessage =
+    "metrics are off: engine.metrics is false in the configuration\n";
 
 }  // namespace nightjar::gateway

@@ -19,6 +19,7 @@
 
 namespace nightjar::gateway {
 
+class GatewayMetrics;
 class HttpConnection;
 
 class HttpServer final : public io::Watcher {
@@ -29,6 +30,10 @@ class HttpServer final : public io::Watcher {
   // Listens on host:port (0 = ephemeral). Fails with errno text.
   Status Start(const std::string& host, int port);
   int port() const { return port_; }
+  // What GET /metrics reports and calls are counted into; null (the default): metrics are
+  // off and /metrics answers 404. Set before Start(); not owned.
+  void set_metrics(GatewayMetrics* metrics) { metrics_ = metrics; }
+  GatewayMetrics* metrics() const { return metrics_; }
   // Stops accepting new connections; existing ones keep being served. Blocks until done.
   void StopAccepting();
   // StopAccepting(), then closes every connection once its queued responses are written
@@ -47,6 +52,7 @@ class HttpServer final : public io::Watcher {
   const config::GatewayConfig& config_;
   io::LoopThreads* loops_;
   Backend* backend_;
+  GatewayMetrics* metrics_ = nullptr;
   UniqueFd listen_fd_;
   UniqueFd spare_fd_;  // kept open to be released when accept() fails with EMFILE
   int port_ = 0;
