@@ -51,7 +51,11 @@ void Engine::HandleDirectNotice(WorkerChannel* caller, const Message& msg) {
   rec->function_id = fid;
   rec->caller_channel = caller->channel();
   rec->callee_channel = msg.header.reply_channel;
-  rec->arrival_ns = now;
+  // The caller stamped the notice right after the DISPATCH itself (same clock): the call's
+  // start for its span and its queue time, which a record made now would miss.
+  rec->arrival_ns = msg.header.send_ts_ns > 0 && msg.header.send_ts_ns < now
+                        ? msg.header.send_ts_ns : now;
+  rec->dispatched_ns = rec->arrival_ns;
   rec->deadline_ns = msg.header.deadline_ns;
   rec->dispatch = msg;
   rec->dispatch.header.type = static_cast<uint16_t>(MessageType::kDispatch);
@@ -100,7 +104,7 @@ void Engine::HandleDirectNotice(WorkerChannel* caller, const Message& msg) {
   d->calls_direct.fetch_add(1, std::memory_order_relaxed);
   if (early) {
     // The callee answered before this notice was read; it is free already.
-    CountAnswer(*rec, early->status);
+    CountAnswer(*rec, early->status, std::max(early->at_ns, rec->arrival_ns));
     if (early->forward) caller->Send(&early->msg);  // its direct write had failed
     return;
   }
