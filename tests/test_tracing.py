@@ -298,6 +298,10 @@ def test_three_hop_chain_is_one_trace_with_parented_spans(tmp_path, direct):
             parents = [exported[span].get("parentSpanId") for _t, span, _f in seen]
             assert parents[0] is None  # no incoming traceparent: a root
             assert parents[1:] == [seen[0][1], seen[1][1]], (parents, seen)
+            # The path the parametrization promises was the one taken.
+            status = json.loads(nj.request(d, "GET", "/status").body)
+            n_direct = sum(f["calls"]["direct"] for e in status["engines"] for f in e["functions"])
+            assert (n_direct > 0) == direct, status
         assert not receiver.bad, receiver.bad
     finally:
         receiver.close()
@@ -320,3 +324,41 @@ def test_a_receiver_that_is_down_or_slow_never_fails_calls(tmp_path, kind):
         hold.set()
         if kind == "slow":
             receiver.close()
+
+
+def test_split_deployment_passes_trace_and_breakdown_over_the_engine_link(tmp_path):
+    ipc_root = nj.make_ipc_root()
+    config = nj.write_config(tmp_path / "nightjar.yaml", nj.make_config(
+        ipc_root, functions=[nj.function("echo"), nj.test_function("traceparent")]))
+    gateway = nj.NightjarProcess(["gateway", config, "--http-port", "0", "--engine-port", "0"],
+                                 tmp_path, "nightjar-gateway")
+    engine = None
+    try:
+        m = gateway.wait_for_line(nj.SERVING_RE)
+        d = nj.Deployment(host=m.group(1), port=int(m.group(2)), ipc_root=ipc_root,
+                          config_path=config, process=gateway)
+        link = gateway.wait_for_line(nj.ENGINE_LINK_RE)
+        r = call(d, "echo", "early")  # no engine yet: the gateway's own 503, no call id
+        assert r.status == 503 and "x-nightjar-call-id" not in r.headers, r.headers
+        engine = nj.NightjarProcess(["engine", config, "--gateway",
+                                     f"{link.group(1)}:{link.group(2)}", "--ipc-root", ipc_root],
+                                    tmp_path, "nightjar-engine")
+        nj.call_until(d, "echo", b"up", 200, tolerate={503}, timeout_s=nj.READY_TIMEOUT_S)
+        start = time.monotonic()
+        r = expect(call(d, "traceparent", "echo", headers={"traceparent": INCOMING}), 200, None, d)
+        latency_ms = (time.monotonic() - start) * 1000
+        [(trace, span, _f)] = traceparents(r.body.split(b"\n")[0])
+        assert trace == INCOMING_TRACE and span != INCOMING_PARENT
+        assert CALL_ID_RE.match(r.headers.get("x-nightjar-call-id", "")), r.headers
+        parts = server_timing(r.headers["server-timing"])
+        assert set(parts) == {"queue", "dispatch", "exec", "child"}, parts
+        assert parts["queue"] + parts["dispatch"] + parts["exec"] <= latency_ms, (parts, latency_ms)
+    finally:
+        problems = []
+        if engine is not None:
+            problems += engine.stop()
+            engine.close()
+        problems += gateway.stop()
+        gateway.close()
+        problems += nj.check_no_leftovers(ipc_root)
+        assert not problems, problems

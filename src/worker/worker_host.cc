@@ -47,7 +47,13 @@ struct nj_call {
   std::unordered_map<uint64_t, Child> children;  // outstanding and finished child calls
   std::deque<std::string> returned;              // keeps buffers given to the function alive
   int64_t start_ns = 0;
-  int64_t child_wait_ns = 0;  // wall time spent in Wait() for children
+  int64_t child_wait_ns = 0;  // wall time spent in Wait() for children (off-CPU estimate)
+  // Time in child calls as reported (child_wait_us): from the start of the Invoke that made
+  // the first of a run of outstanding children to the completion that ended the run. Unlike
+  // child_wait_ns it covers a child that finished before its Wait() began.
+  int64_t child_span_ns = 0;
+  int64_t child_since_ns = 0;
+  int children_running = 0;
   bool measured = false;      // CPU sampled at the start (cpu_start valid)
   nightjar::worker::CpuMeter::Sample cpu_start;
 };
@@ -337,8 +343,9 @@ void WorkerHost::Complete(const Message& dispatch, nj_call& call, nj_status st) 
   done.header.processing_us = static_cast<uint32_t>((now - start_ns) / 1000);
   done.header.dispatch_delay_us =
       static_cast<uint32_t>(std::max<int64_t>(0, start_ns - dispatch.header.send_ts_ns) / 1000);
+  if (call.children_running > 0) call.child_span_ns += now - call.child_since_ns;  // abandoned
   done.trailer.child_wait_us =
-      static_cast<uint32_t>(std::min<int64_t>(call.child_wait_ns / 1000, UINT32_MAX));
+      static_cast<uint32_t>(std::min<int64_t>(call.child_span_ns / 1000, UINT32_MAX));
   if (call.measured) {
     int64_t off = OffCpuNs(now - start_ns, call.child_wait_ns, call.cpu_start, cpu_.Read());
     done.header.off_cpu_us = static_cast<uint32_t>(std::min<int64_t>(off / 1000, UINT32_MAX));
@@ -398,6 +405,7 @@ bool WorkerHost::SendToChannel(uint64_t channel, Message* msg) {
 nj_status WorkerHost::Invoke(nj_call* call, const char* name, const void* input, size_t size,
                              uint64_t* child_id) {
   if (name == nullptr || child_id == nullptr) return NJ_ERR_INVALID;
+  const int64_t invoke_start = MonotonicNowNs();
   uint32_t func_id = directory_.Lookup(name);
   if (func_id == 0) return NJ_ERR_NOT_FOUND;
   if (call->deadline_ns != 0 && MonotonicNowNs() >= call->deadline_ns) return NJ_ERR_TIMEOUT;
@@ -424,6 +432,7 @@ nj_status WorkerHost::Invoke(nj_call* call, const char* name, const void* input,
     return NJ_ERR_UNAVAILABLE;
   }
   call->children.emplace(msg.header.call_id, nj_call::Child{});
+  if (call->children_running++ == 0) call->child_since_ns = invoke_start;
   *child_id = msg.header.call_id;
   return NJ_OK;
 }
@@ -520,6 +529,7 @@ bool WorkerHost::ReadAndRoute(nj_call* call) {
   }
   auto payload = ipc::TakePayload(root_, PayloadKind::kOutput, msg, &arenas_);
   it->second.done = true;
+  if (--call->children_running == 0) call->child_span_ns += MonotonicNowNs() - call->child_since_ns;
   if (payload.ok()) {
     it->second.status = msg.call_status();
     it->second.output = std::move(*payload);
