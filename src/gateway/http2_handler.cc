@@ -156,7 +156,7 @@ void Http2Handler::ServeHttp(H2Request& r) {
                          CallAnswer a = AnswerForCall(result, std::move(out),
                                                       self->h2_->config_.server_timing);
                          self->h2_->RespondHttp(id, a.status, std::move(a.body), "text/plain",
-                                                a.extra, false);
+                                                a.extra(), false);
                          self->h2_->Flush();
                        });
                      });

@@ -267,7 +267,7 @@ void HttpConnection::CollectStatus(uint64_t seq, bool text) {
 void HttpConnection::Complete(uint64_t seq, const proto::CallResult& result, std::string out) {
   --in_flight_;
   const CallAnswer a = AnswerForCall(result, std::move(out), config_.server_timing);
-  Respond(seq, a.status, a.body, "text/plain", a.extra);
+  Respond(seq, a.status, a.body, "text/plain", a.extra());
   Pump();
 }
 

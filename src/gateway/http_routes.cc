@@ -151,11 +151,10 @@ CallAnswer AnswerForCall(const proto::CallResult& result, std::string out, bool 
   }
   a.body = std::move(out);
   if (timing_headers && result.call_id != 0) {
-    a.extra.reserve(3);
-    a.extra.push_back("X-Nightjar-Call-Id: " + proto::FormatCallId(result.call_id));
-    if (result.known != 0) a.extra.push_back("Server-Timing: " + proto::FormatServerTiming(result));
+    a.AddExtra("X-Nightjar-Call-Id: " + proto::FormatCallId(result.call_id));
+    if (result.known != 0) a.AddExtra("Server-Timing: " + proto::FormatServerTiming(result));
   }
-  if (a.status == 503) a.extra.emplace_back("Retry-After: 1");
+  if (a.status == 503) a.AddExtra("Retry-After: 1");
   return a;
 }
 

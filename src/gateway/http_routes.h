@@ -16,8 +16,9 @@
 
 #include <cstdint>
 #include <string>
+#include <array>
+#include <span>
 #include <string_view>
-#include <vector>
 
 #include "gateway/http_codec.h"
 #include "proto/message.h"
@@ -63,7 +64,11 @@ namespace nightjar::gateway {
 struct CallAnswer {
   int status = 200;
   std::string body;
-  std::vector<std::string> extra;  // "Name: value" each
+  std::array<std::string, 3> extra_lines;  // "Name: value" each; the first extra_count used
+  size_t extra_count = 0;
+
+  std::span<const std::string> extra() const { return {extra_lines.data(), extra_count}; }
+  void AddExtra(std::string line) { extra_lines[extra_count++] = std::move(line); }
 };
 CallAnswer AnswerForCall(const proto::CallResult& result, std::string out, bool timing_headers);
 

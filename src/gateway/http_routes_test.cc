@@ -50,9 +50,9 @@ TEST(AnswerForCall, CallIdAndServerTimingWhenOn) {
       AnswerForCall(Result(proto::CallStatus::kOk, 0x0010000000000005ull, 15), "out", true);
   EXPECT_EQ(a.status, 200);
   EXPECT_EQ(a.body, "out");
-  ASSERT_EQ(a.extra.size(), 2u);
-  EXPECT_EQ(a.extra[0], "X-Nightjar-Call-Id: 0010000000000005");
-  EXPECT_EQ(a.extra[1],
+  ASSERT_EQ(a.extra().size(), 2u);
+  EXPECT_EQ(a.extra()[0], "X-Nightjar-Call-Id: 0010000000000005");
+  EXPECT_EQ(a.extra()[1],
             "Server-Timing: queue;dur=0.004, dispatch;dur=0.011, exec;dur=0.120, child;dur=0.080");
 }
 
@@ -60,17 +60,17 @@ TEST(AnswerForCall, EngineErrorsCarryWhatIsKnown) {
   const CallAnswer a = AnswerForCall(
       Result(proto::CallStatus::kUnavailable, 7, proto::CallResult::kTimingQueue), "", true);
   EXPECT_EQ(a.status, 503);
-  ASSERT_EQ(a.extra.size(), 3u);
-  EXPECT_EQ(a.extra[0], "X-Nightjar-Call-Id: 0000000000000007");
-  EXPECT_EQ(a.extra[1], "Server-Timing: queue;dur=0.004");
-  EXPECT_EQ(a.extra[2], "Retry-After: 1");
+  ASSERT_EQ(a.extra().size(), 3u);
+  EXPECT_EQ(a.extra()[0], "X-Nightjar-Call-Id: 0000000000000007");
+  EXPECT_EQ(a.extra()[1], "Server-Timing: queue;dur=0.004");
+  EXPECT_EQ(a.extra()[2], "Retry-After: 1");
 }
 
 TEST(AnswerForCall, NoHeadersWhenOffOrNoCallWasMade) {
-  EXPECT_TRUE(AnswerForCall(Result(proto::CallStatus::kOk, 5, 15), "x", false).extra.empty());
+  EXPECT_TRUE(AnswerForCall(Result(proto::CallStatus::kOk, 5, 15), "x", false).extra().empty());
   const CallAnswer not_found = AnswerForCall(Result(proto::CallStatus::kNotFound, 0, 0), "", true);
   EXPECT_EQ(not_found.status, 404);
-  EXPECT_TRUE(not_found.extra.empty());
+  EXPECT_TRUE(not_found.extra().empty());
 }
 
 }  // namespace

@@ -201,7 +201,11 @@ class Slot:
             inline = runtime.root.attach_payload(
                 values, f"worker could not write the call's output: {e}".encode()[:W.INLINE_PAYLOAD_SIZE],
                 True)
-        message = P.pack(values, inline, P.trailer(P.NO_TRACE, call.child_ns // 1000))
+        if call.children:  # abandoned children count up to now
+            call.child_ns += now - call.child_since
+        # None (a zero trailer, pack's fast path) for the common call without children.
+        trailer = P.trailer(P.NO_TRACE, call.child_ns // 1000) if call.child_ns else None
+        message = P.pack(values, inline, trailer)
         # Children still running are abandoned; their answers are dropped on arrival, and a
         # task the handler left awaiting one is cancelled rather than left waiting forever.
         for future in call.children.values():
@@ -213,7 +217,7 @@ class Slot:
             values[P.H_TYPE] = W.MSG_COMPLETE_NOTICE
             values[P.H_FLAGS] &= ~W.FLAG_PAYLOAD_IN_SHM
             values[P.H_PAYLOAD_SIZE] = 0
-            self.write(P.pack(values, b"", P.trailer(P.NO_TRACE, call.child_ns // 1000)))
+            self.write(P.pack(values, b"", trailer))
         else:
             self.write(message)
         if self.pending and not self.closed:
