@@ -7,7 +7,7 @@
 
 #include <chrono>
 #include <cstdio>
-#include <nlohmann/json.hpp>
+#include <string_view>
 
 #include "base/clock.h"
 #include "base/logging.h"
@@ -38,8 +38,31 @@ int64_t MonoToUnixNs() {
   return (int64_t{real.tv_sec} - mono.tv_sec) * 1'000'000'000 + (real.tv_nsec - mono.tv_nsec);
 }
 
-nlohmann::json Attribute(const char* key, nlohmann::json value) {
-  return {{"key", key}, {"value", std::move(value)}};
+// A JSON string literal (RFC 8259 §7): quotes, backslashes and control characters escaped.
+void AppendJsonString(std::string_view text, std::string* out) {
+  out->push_back('"');
+  for (char c : text) {
+    if (c == '"' || c == '\\') {
+      out->push_back('\\');
+      out->push_back(c);
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char esc[8];
+      std::snprintf(esc, sizeof(esc), "\\u%04x", static_cast<unsigned>(c));
+      out->append(esc);
+    } else {
+      out->push_back(c);
+    }
+  }
+  out->push_back('"');
+}
+
+// {"key":"<key>","value":{"stringValue":"<value>"}}
+void AppendAttribute(std::string_view key, std::string_view value, std::string* out) {
+  out->append(R"({"key":)");
+  AppendJsonString(key, out);
+  out->append(R"(,"value":{"stringValue":)");
+  AppendJsonString(value, out);
+  out->append("}}");
 }
 
 }  // namespace
@@ -161,55 +184,69 @@ bool Tracer::Post(const std::string& body, int timeout_ms) {
   return ok;
 }
 
+// Written by hand: nlohmann::json built a tree of allocations per span and cost the export
+// thread ~6 us of CPU per span (docs/operations.md, "Measured cost"); this is a few appends.
 std::string Tracer::ExportJson(const std::vector<SpanRecord>& spans,
                                const std::string& service_name,
                                const std::vector<std::string>& function_names,
                                int64_t mono_to_unix_ns) {
-  using nlohmann::json;
-  json out_spans = json::array();
-  for (const SpanRecord& s : spans) {
-    const std::string name = s.function_id < function_names.size()
-                                 ? function_names[s.function_id]
-                                 : "function " + std::to_string(s.function_id);
-    const auto status = static_cast<proto::CallStatus>(s.status);
-    json attrs = json::array({
-        Attribute("faas.invocation_id", {{"stringValue", proto::FormatCallId(s.call_id)}}),
-        Attribute("faas.trigger", {{"stringValue", s.external ? "http" : "other"}}),
-        Attribute("nightjar.function", {{"stringValue", name}}),
-        Attribute("nightjar.status", {{"stringValue", proto::CallStatusName(status)}}),
-        Attribute("nightjar.status_code", {{"intValue", std::to_string(s.status)}}),
-    });
-    if (!s.external) {
-      attrs.push_back(Attribute("nightjar.parent_call_id",
-                                {{"stringValue", proto::FormatCallId(s.parent_call_id)}}));
+  std::string out;
+  out.reserve(256 + spans.size() * 700);
+  out += R"({"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":)";
+  AppendJsonString(service_name, &out);
+  out += R"(}}]},"scopeSpans":[{"scope":{"name":"nightjar.engine"},"spans":[)";
+  std::string fallback;
+  for (size_t i = 0; i < spans.size(); ++i) {
+    const SpanRecord& s = spans[i];
+    const std::string* name = &fallback;
+    if (s.function_id < function_names.size()) {
+      name = &function_names[s.function_id];
+    } else {
+      fallback = "function " + std::to_string(s.function_id);
     }
-    json span = {
-        {"traceId", Hex(s.trace_id.data(), 16)},
-        {"spanId", Hex64(s.span_id)},
-        {"name", name},
-        {"kind", 2},  // SPAN_KIND_SERVER: the engine serves the call
-        {"startTimeUnixNano", std::to_string(s.start_ns + mono_to_unix_ns)},
-        {"endTimeUnixNano", std::to_string(s.end_ns + mono_to_unix_ns)},
-        {"attributes", std::move(attrs)},
-        // STATUS_CODE_OK = 1, STATUS_CODE_ERROR = 2.
-        {"status", status == proto::CallStatus::kOk
-                       ? json{{"code", 1}}
-                       : json{{"code", 2}, {"message", proto::CallStatusName(status)}}},
-    };
-    if (s.parent_span_id != 0) span["parentSpanId"] = Hex64(s.parent_span_id);
-    out_spans.push_back(std::move(span));
+    const auto status = static_cast<proto::CallStatus>(s.status);
+    if (i != 0) out += ',';
+    out += R"({"traceId":")";
+    out += Hex(s.trace_id.data(), 16);
+    out += R"(","spanId":")";
+    out += Hex64(s.span_id);
+    if (s.parent_span_id != 0) {
+      out += R"(","parentSpanId":")";
+      out += Hex64(s.parent_span_id);
+    }
+    out += R"(","name":)";
+    AppendJsonString(*name, &out);
+    // SPAN_KIND_SERVER: the engine serves the call.
+    out += R"(,"kind":2,"startTimeUnixNano":")";
+    out += std::to_string(s.start_ns + mono_to_unix_ns);
+    out += R"(","endTimeUnixNano":")";
+    out += std::to_string(s.end_ns + mono_to_unix_ns);
+    out += R"(","attributes":[)";
+    AppendAttribute("faas.invocation_id", proto::FormatCallId(s.call_id), &out);
+    out += ',';
+    AppendAttribute("faas.trigger", s.external ? "http" : "other", &out);
+    out += ',';
+    AppendAttribute("nightjar.function", *name, &out);
+    out += ',';
+    AppendAttribute("nightjar.status", proto::CallStatusName(status), &out);
+    out += R"(,{"key":"nightjar.status_code","value":{"intValue":")";
+    out += std::to_string(s.status);
+    out += R"("}})";
+    if (!s.external) {
+      out += ',';
+      AppendAttribute("nightjar.parent_call_id", proto::FormatCallId(s.parent_call_id), &out);
+    }
+    // STATUS_CODE_OK = 1, STATUS_CODE_ERROR = 2.
+    if (status == proto::CallStatus::kOk) {
+      out += R"(],"status":{"code":1}})";
+    } else {
+      out += R"(],"status":{"code":2,"message":)";
+      AppendJsonString(proto::CallStatusName(status), &out);
+      out += "}}";
+    }
   }
-  json request = {
-      {"resourceSpans",
-       json::array({{
-           {"resource",
-            {{"attributes",
-              json::array({Attribute("service.name", {{"stringValue", service_name}})})}}},
-           {"scopeSpans",
-            json::array({{{"scope", {{"name", "nightjar.engine"}}}, {"spans", std::move(out_spans)}}})},
-       }})},
-  };
-  return request.dump();
+  out += "]}]}]}";
+  return out;
 }
 
 }  // namespace nightjar::engine

@@ -54,8 +54,22 @@ TEST(TracerJson, IsAnExportTraceServiceRequest) {
   }
   EXPECT_TRUE(has_id);
   EXPECT_FALSE(spans.at(1).contains("parentSpanId"));  // 0 = none
+  bool has_parent_call = false;
+  for (const auto& a : spans.at(1).at("attributes")) {
+    has_parent_call |= a.at("key") == "nightjar.parent_call_id";
+  }
+  EXPECT_TRUE(has_parent_call);  // internal calls name their caller
   EXPECT_EQ(spans.at(1).at("status").at("code"), 2);
   EXPECT_EQ(spans.at(1).at("status").at("message"), "timeout");
+}
+
+TEST(TracerJson, EscapesStrings) {
+  const std::string service = "a\"b\\c\nd\x01";
+  const auto j = nlohmann::json::parse(
+      Tracer::ExportJson({Span(1, true)}, service, {"", "f"}, 0));
+  EXPECT_EQ(j["resourceSpans"][0]["resource"]["attributes"][0]["value"]["stringValue"], service);
+  const auto empty = nlohmann::json::parse(Tracer::ExportJson({}, "s", {}, 0));
+  EXPECT_TRUE(empty["resourceSpans"][0]["scopeSpans"][0]["spans"].empty());
 }
 
 TEST(TracerQueue, DropsAndCountsWhenFullNeverBlocks) {
