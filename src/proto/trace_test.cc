@@ -83,8 +83,8 @@ TEST(Traceparent, RejectsEveryInvalidKind) {
       "00-4bf92f3577b34da6a3ce929d0e0e473z-00f067aa0ba902b7-01",
       "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba9 2b7-01",
       // two header lines joined by the parser (RFC 9110 §5.3)
-      "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01, "
-      "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+      ("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01, "
+       "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
   };
   for (const char* value : invalid) {
     TraceContext t;
