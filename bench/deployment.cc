@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -78,6 +79,12 @@ std::string RenderConfig(const DeploymentSpec& spec) {
     << "engine:\n  io_threads: " << spec.io_threads << "\n";
   if (spec.max_queue > 0) y << "  max_queue: " << spec.max_queue << "\n";
   for (const auto& [key, value] : spec.engine_keys) y << "  " << key << ": " << value << "\n";
+  // Whole top-level sections for an A/B of one option across every scenario, e.g.
+  // NJ_BENCH_CONFIG_SECTIONS=$'tracing:\n  otlp_endpoint: http://127.0.0.1:4318/v1/traces'
+  // (docs/operations.md, "Measured cost").
+  if (const char* extra = std::getenv("NJ_BENCH_CONFIG_SECTIONS"); extra != nullptr) {
+    y << extra << "\n";
+  }
   y << "functions:\n";
   for (const auto& f : spec.functions) {
     y << "  - name: " << f.name << "\n";

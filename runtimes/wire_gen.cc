@@ -6,8 +6,8 @@
 //   nightjar_wire_gen python > nightjar/_wire.py   the Python module
 //   nightjar_wire_gen js > nightjar/wire.js        the Node.js (CommonJS) module
 //   nightjar_wire_gen go > nightjar/wire.go        the Go package's (unexported) constants
-//   nightjar_wire_gen sample                       one message with every header field set
-//                                                  to a distinct value, as JSON: the
+//   nightjar_wire_gen sample                       one message with every header and trailer
+//                                                  field set to a distinct value, as JSON: the
 //                                                  layout-drift test decodes and re-encodes
 //                                                  it with the runtime's code
 //
@@ -195,6 +195,17 @@ void Emit(const Syntax& syntax, const char* language) {
   Assign(syntax, "HEADER_SIZE", std::to_string(nightjar::proto::kHeaderSize));
   Assign(syntax, "INLINE_PAYLOAD_SIZE", std::to_string(nightjar::proto::kInlinePayloadSize));
   Assign(syntax, "PROTOCOL_VERSION", std::to_string(nightjar::proto::kProtocolVersion));
+  std::printf("%s The trailer (proto::MessageTrailer): offsets from the message's start.\n", c);
+  using nightjar::proto::MessageTrailer;
+  const size_t trailer = offsetof(Message, trailer);
+  Assign(syntax, "TRAILER_SIZE", std::to_string(sizeof(MessageTrailer)));
+  Assign(syntax, "TRAILER_OFFSET", std::to_string(trailer));
+  Assign(syntax, "TRACE_ID_OFFSET", std::to_string(trailer + offsetof(MessageTrailer, trace_id)));
+  Assign(syntax, "TRACE_ID_SIZE", std::to_string(sizeof(MessageTrailer::trace_id)));
+  Assign(syntax, "TRACE_FLAGS_OFFSET",
+         std::to_string(trailer + offsetof(MessageTrailer, trace_flags)));
+  Assign(syntax, "CHILD_WAIT_US_OFFSET",
+         std::to_string(trailer + offsetof(MessageTrailer, child_wait_us)));
 
   std::printf("\n%s Each header field, in offset order: name, offset, size in bytes (and, for\n",
               c);
@@ -279,6 +290,11 @@ void EmitSample() {
   for (size_t i = 0; i < nightjar::proto::kInlinePayloadSize; ++i) {
     m.payload[i] = static_cast<uint8_t>(i * 7);
   }
+  for (size_t i = 0; i < sizeof(m.trailer.trace_id); ++i) {
+    m.trailer.trace_id[i] = static_cast<uint8_t>(0xa0 + i);
+  }
+  m.trailer.trace_flags = 0x5b;
+  m.trailer.child_wait_us = 0x0c0d0e0f;
   std::printf("{\"fields\": {");
   for (size_t i = 0; i < std::size(kFields); ++i) {
     const Field& f = kFields[i];
@@ -289,6 +305,10 @@ void EmitSample() {
     // As strings: JSON numbers lose 64-bit precision in JavaScript.
     std::printf("%s\"%s\": \"%s\"", i ? ", " : "", f.name, value.c_str());
   }
+  std::printf("}, \"trailer\": {\"trace_id\": \"");
+  for (uint8_t b : m.trailer.trace_id) std::printf("%02x", b);
+  std::printf("\", \"trace_flags\": %u, \"child_wait_us\": %u", m.trailer.trace_flags,
+              m.trailer.child_wait_us);
   std::printf("}, \"hex\": \"");
   const auto* bytes = reinterpret_cast<const unsigned char*>(&m);
   for (size_t i = 0; i < sizeof(m); ++i) std::printf("%02x", bytes[i]);

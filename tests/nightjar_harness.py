@@ -42,6 +42,10 @@ SERVING_RE = re.compile(r"^nightjar: serving http://(\[[^\]]+\]|[^\s:/]+):(\d+)\
 ENGINE_LINK_RE = re.compile(r"^nightjar: engine link on (\[[^\]]+\]|[^\s:/]+):(\d+)\s*$")
 
 MIB = 1 << 20
+# proto::kInlinePayloadSize (src/proto/message.h): the largest payload that travels inside a
+# message; one byte more needs a shared-memory region (or a payload arena). DESIGN.md §3's 960
+# minus the 24-byte trailer of protocol 4 (docs/protocol.md, "Trailer").
+INLINE_PAYLOAD = 936
 DEFAULT_MAX_BODY = 16 * MIB  # gateway.max_body_bytes default (src/config/config.h)
 
 READY_TIMEOUT_S = 30.0     # start-up: listening + min_workers started
@@ -218,17 +222,17 @@ def render_config(config: dict) -> str:
 
 
 def make_config(ipc_root: Path, functions: Optional[list] = None, gateway: Optional[dict] = None,
-                engine: Optional[dict] = None) -> dict:
+                engine: Optional[dict] = None, tracing: Optional[dict] = None) -> dict:
     """A hermetic config: loopback, ephemeral ports, the given IPC root."""
     gw = {"host": "127.0.0.1", "http_port": 0, "engine_port": 0}
     gw.update(gateway or {})
     en = {"ipc_root": str(ipc_root)}
     en.update(engine or {})
-    return {
-        "gateway": gw,
-        "engine": en,
-        "functions": functions if functions is not None else all_example_functions(),
-    }
+    config = {"gateway": gw, "engine": en}
+    if tracing:
+        config["tracing"] = tracing
+    config["functions"] = functions if functions is not None else all_example_functions()
+    return config
 
 
 def write_config(path: Path, config: dict) -> Path:
@@ -588,7 +592,8 @@ def nightjar_up(workdir: Path, functions: Optional[list] = None, gateway: Option
                 engine: Optional[dict] = None, stop_signal: int = signal.SIGTERM,
                 ready_timeout_s: float = READY_TIMEOUT_S,
                 ipc_root: Optional[Path] = None,
-                env: Optional[dict] = None) -> Iterator[Deployment]:
+                env: Optional[dict] = None,
+                tracing: Optional[dict] = None) -> Iterator[Deployment]:
     """Runs `nightjar up` with a generated config in workdir and a fresh IPC root (or the given
     one, which must then hold nothing of a live engine when the deployment stops).
 
@@ -598,7 +603,7 @@ def nightjar_up(workdir: Path, functions: Optional[list] = None, gateway: Option
     ipc_root = ipc_root or make_ipc_root()
     workdir.mkdir(parents=True, exist_ok=True)
     config_path = write_config(workdir / "nightjar.yaml",
-                               make_config(ipc_root, functions, gateway, engine))
+                               make_config(ipc_root, functions, gateway, engine, tracing))
     proc = NightjarProcess(["up", config_path, "--http-port", "0", "--ipc-root", ipc_root],
                            workdir, "nightjar-up", env=env)
     body_exc: Optional[BaseException] = None

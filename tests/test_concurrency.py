@@ -26,7 +26,7 @@ def run_clients(d: nj.Deployment, connections: int, requests_per_connection: int
             for i in range(requests_per_connection):
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"deadline passed after {i} requests")
-                # Sizes vary around the 960-byte inline limit.
+                # Sizes vary around the inline limit (nj.INLINE_PAYLOAD bytes).
                 body = f"c{cid}-r{i}-".encode() + b"#" * ((cid * 131 + i * 17) % 1500)
                 conn.request("POST", f"/function/{fn}", body=body)
                 resp = conn.getresponse()

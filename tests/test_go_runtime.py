@@ -34,7 +34,7 @@ def test_hello_and_echo_sizes(tmp_path):
     with nj.nightjar_up(tmp_path, functions=examples()) as d:
         expect(call(d, "go-hello", b"Ada"), 200, b"Hello, Ada!", d)
         expect(call(d, "go-hello", b""), 200, b"Hello, world!", d)
-        for size in (0, 1, 960, 961, 4096, 100 * 1024, nj.MIB, 16 * nj.MIB):
+        for size in (0, 1, nj.INLINE_PAYLOAD, nj.INLINE_PAYLOAD + 1, 4096, 100 * 1024, nj.MIB, 16 * nj.MIB):
             data = os.urandom(size)
             expect(call(d, "go-echo", data, timeout_s=60), 200, data, d, f"go-echo of {size} B")
 
@@ -85,7 +85,7 @@ def test_errors_and_panics_are_502_and_the_process_survives(tmp_path):
 def test_big_outputs_go_through_shared_memory(tmp_path):
     fns = examples("go-big", go_big={"max_payload_bytes": 8 * nj.MIB})
     with nj.nightjar_up(tmp_path, functions=fns) as d:
-        for n in (960, 961, 100 * 1024, 5 * nj.MIB):
+        for n in (nj.INLINE_PAYLOAD, nj.INLINE_PAYLOAD + 1, 100 * 1024, 5 * nj.MIB):
             expect(call(d, "go-big", str(n).encode(), timeout_s=60), 200, b"b" * n, d, f"{n} B")
         # Past the function's max_payload_bytes.
         r = call(d, "go-big", str(9 * nj.MIB).encode(), timeout_s=60)

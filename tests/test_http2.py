@@ -119,7 +119,8 @@ def test_upgrade_h2c_get_and_then_more_streams_on_the_connection(dep):
     assert out.startswith(b"ok\n[200 2]ok\n[200 2]") and out.endswith(b"[200 2]"), out
 
 
-@pytest.mark.parametrize("size", [0, 960, 961, MIB], ids=lambda s: f"{s}B")
+@pytest.mark.parametrize("size", [0, nj.INLINE_PAYLOAD, nj.INLINE_PAYLOAD + 1, MIB],
+                         ids=lambda s: f"{s}B")
 def test_bodies_in_both_directions(dep, size):
     data = bytes((i * 7) & 0xFF for i in range(size))
     out = curl(dep, "--http2-prior-knowledge", f"{dep.url}/function/echo", body=data)

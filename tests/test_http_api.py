@@ -14,9 +14,11 @@ def payload(size: int, seed: int) -> bytes:
     return random.Random(seed).randbytes(size)
 
 
-# 960 = inline payload of one message (DESIGN.md §3); 961 is the first size that needs shared
-# memory. 16 MiB is the default gateway.max_body_bytes and function max_payload_bytes.
-@pytest.mark.parametrize("size", [0, 1, 959, 960, 961, 4096, 65537, MIB, 16 * MIB],
+# nj.INLINE_PAYLOAD = inline payload of one message (docs/protocol.md); one more is the first
+# size that needs shared memory. 16 MiB is the default gateway.max_body_bytes and function
+# max_payload_bytes.
+@pytest.mark.parametrize("size", [0, 1, nj.INLINE_PAYLOAD - 1, nj.INLINE_PAYLOAD,
+                                  nj.INLINE_PAYLOAD + 1, 4096, 65537, MIB, 16 * MIB],
                          ids=lambda s: f"{s}B")
 def test_echo_returns_input_exactly(dep, size):
     data = payload(size, seed=size)
@@ -31,7 +33,7 @@ def test_echo_same_size_repeated_reuses_regions_correctly(dep):
         expect(call(dep, "echo", data), 200, data, dep, f"large echo #{i}")
 
 
-@pytest.mark.parametrize("n", [0, 1, 960, 961, MIB, 16 * MIB], ids=lambda s: f"{s}B")
+@pytest.mark.parametrize("n", [0, 1, nj.INLINE_PAYLOAD, nj.INLINE_PAYLOAD + 1, MIB, 16 * MIB], ids=lambda s: f"{s}B")
 def test_big_output(dep, n):
     want = (b"abcdefghijklmnopqrstuvwxyz" * (n // 26 + 1))[:n]  # byte k = 'a' + k % 26
     r = call(dep, "big", str(n), timeout_s=120)

@@ -26,7 +26,7 @@ def test_hello_and_echo_sizes(tmp_path):
     with nj.nightjar_up(tmp_path, functions=examples()) as d:
         expect(call(d, "node-hello", b"Ada"), 200, b"Hello, Ada!", d)
         expect(call(d, "node-hello", b""), 200, b"Hello, world!", d)
-        for size in (0, 1, 960, 961, 4096, nj.MIB, 16 * nj.MIB):
+        for size in (0, 1, nj.INLINE_PAYLOAD, nj.INLINE_PAYLOAD + 1, 4096, nj.MIB, 16 * nj.MIB):
             data = os.urandom(size)
             expect(call(d, "node-echo", data, timeout_s=60), 200, data, d, f"node-echo of {size} B")
 

@@ -1,6 +1,6 @@
-"""Payload arenas (docs/protocol.md, "Payload arenas"; issue #16 item 3): payloads of 961 bytes
-to 64 KiB travel between the engine and native workers in persistent per-channel arenas, larger
-ones and those for other runtimes in region files; every payload arrives intact, and once the
+"""Payload arenas (docs/protocol.md, "Payload arenas"; issue #16 item 3): payloads from one byte
+over the inline limit (nj.INLINE_PAYLOAD + 1) to 64 KiB travel between the engine and native
+workers in persistent per-channel arenas, larger ones and those for other runtimes in region files; every payload arrives intact, and once the
 calls are answered no arena slot is left in use and no region file is left behind."""
 
 import json
@@ -53,7 +53,7 @@ def assert_nothing_held(d) -> None:
                   5, f"arena slots and regions to be freed: {arenas(d)} {region_files(d)}")
 
 
-SIZES = [961, 1024, 4096, 16 * 1024, SLOT_BYTES, SLOT_BYTES + 1, 1 << 20]
+SIZES = [nj.INLINE_PAYLOAD + 1, 1024, 4096, 16 * 1024, SLOT_BYTES, SLOT_BYTES + 1, 1 << 20]
 
 
 def test_native_payloads_travel_in_arenas_and_leave_nothing_behind(tmp_path):
@@ -78,7 +78,7 @@ def test_concurrent_calls_share_the_arenas_without_mixing_payloads(tmp_path):
 
         def client(k: int) -> None:
             for i in range(15):
-                data = pattern(961 + (k * 977 + i * 4099) % (2 * SLOT_BYTES), k * 100 + i)
+                data = pattern(nj.INLINE_PAYLOAD + 1 + (k * 977 + i * 4099) % (2 * SLOT_BYTES), k * 100 + i)
                 target = "relay" if i % 2 else "echo"
                 body = b"echo:" + data if target == "relay" else data
                 r = call(d, target, body)
@@ -103,7 +103,7 @@ def test_arena_payloads_cross_to_and_from_other_runtimes(tmp_path):
            nj.node_function("node-echo", "examples/node/echo.js"),
            nj.node_function("node-relay", "examples/node/relay.js", max_workers=8)]
     with nj.nightjar_up(tmp_path, functions=fns) as d:
-        for n in (961, 16 * 1024, SLOT_BYTES):
+        for n in (nj.INLINE_PAYLOAD + 1, 16 * 1024, SLOT_BYTES):
             data = pattern(n, n + 1)
             for path in ("py-echo", "node-echo", "relay/py-echo", "relay/node-echo",
                          "py-relay/relay/echo", "node-relay/relay/echo",

@@ -5,7 +5,7 @@
 // Makes `n` sequential rounds; each round invokes `callee` with an input of `bytes` bytes
 // that starts with `arg` (blocking Invoke when fanout is 1; with fanout k > 1, k
 // InvokeAsync calls then k Waits) and times the round with CLOCK_MONOTONIC around the
-// invoke(s) only. Output: n little-endian uint32 round times in ns (over 960 bytes it
+// invoke(s) only. Output: n little-endian uint32 round times in ns (over 936 bytes it
 // travels through shared memory, transparently). Fails with NJ_ERR_FUNCTION on bad input
 // or on the first failed child (the message names the round and the child's status).
 #include <nightjar/function.hpp>

@@ -1,4 +1,9 @@
-/* Nightjar function ABI, version 1. Pure C; no exceptions may cross it.
+/* Nightjar function ABI, version 2. Pure C; no exceptions may cross it.
+ *
+ * Versioning: a new version only appends callbacks to nj_host_api, so a host runs
+ * libraries built for its own version or any older one (version 1 libraries never read
+ * past remaining_ns), and a library must not read a callback its host's abi_version
+ * lacks. History: 1 = the first six callbacks; 2 = traceparent.
  *
  * A C/C++ function is a shared library that exports the four entry points declared at
  * the bottom of this file. The worker host (`nightjar worker`) dlopen()s the library,
@@ -25,7 +30,10 @@
 extern "C" {
 #endif
 
-#define NJ_ABI_VERSION 1
+#define NJ_ABI_VERSION 2
+
+/* Bytes nj_host_api.traceparent needs: 55 characters and a NUL. */
+#define NJ_TRACEPARENT_SIZE 56
 
 /* Return codes of host callbacks and of nj_function_call. */
 typedef enum nj_status {
@@ -81,10 +89,19 @@ typedef struct nj_host_api {
 
   /* Nanoseconds left before the call's deadline (INT64_MAX if it has none). */
   int64_t (*remaining_ns)(nj_call* call);
+
+  /* ABI 2 (present only when abi_version >= 2). Writes the call's W3C Trace Context
+   * traceparent (https://www.w3.org/TR/trace-context/ §3.2), "00-<trace-id>-<span-id>-
+   * <flags>", 55 characters and a NUL, into `out`: the trace the call belongs to and the
+   * call's own span id as parent-id, i.e. the header to send to an outside service so its
+   * spans are children of this call. Internal calls (invoke, invoke_async) carry the
+   * trace by themselves. Fails with NJ_ERR_INVALID (nothing written) when `size` is
+   * below NJ_TRACEPARENT_SIZE. */
+  nj_status (*traceparent)(nj_call* call, char* out, size_t size);
 } nj_host_api;
 
 /* Entry points a function library exports. All return 0 on success. */
-uint32_t nj_function_abi_version(void); /* must return NJ_ABI_VERSION */
+uint32_t nj_function_abi_version(void); /* the NJ_ABI_VERSION it was built with (1..host's) */
 int nj_function_init(const nj_host_api* host);
 /* *worker_state is an opaque pointer the host passes back to nj_function_call. */
 int nj_function_create_worker(const char* function_name, void** worker_state);

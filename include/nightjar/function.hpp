@@ -178,6 +178,17 @@ class Context {
     return std::chrono::nanoseconds(host_->remaining_ns(call_));
   }
 
+  // The call's W3C traceparent, "00-<trace-id>-<span-id>-<flags>" (55 characters; W3C
+  // Trace Context §3.2) with this call's own span as parent-id: send it to an outside
+  // service so its spans join this call's trace. Internal calls (Invoke...) carry the
+  // trace without it. Empty if the host predates ABI 2. Throws only std::bad_alloc.
+  std::string TraceParent() const {
+    if (host_->abi_version < 2 || host_->traceparent == nullptr) return {};
+    char buf[NJ_TRACEPARENT_SIZE];
+    if (host_->traceparent(call_, buf, sizeof(buf)) != NJ_OK) return {};
+    return std::string(buf, NJ_TRACEPARENT_SIZE - 1);
+  }
+
   // Escape hatches for code that talks to the C ABI directly (borrowed, same rules).
   nj_call* raw_call() const noexcept { return call_; }
   const nj_host_api* host_api() const noexcept { return host_; }

@@ -29,8 +29,8 @@ class InProcessBackend final : public gateway::Backend {
  public:
   explicit InProcessBackend(engine::Engine* engine) : engine_(engine) {}
   void Call(std::string_view function, std::string_view input, int64_t timeout_ms,
-            gateway::CallDone done) override {
-    engine_->SubmitExternal(function, input, timeout_ms, std::move(done));
+            const proto::TraceContext& trace, gateway::CallDone done) override {
+    engine_->SubmitExternal(function, input, timeout_ms, trace, std::move(done));
   }
   proto::CallStatus Precheck(std::string_view function, uint64_t input_bytes,
                              std::string* message) override {

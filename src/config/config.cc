@@ -293,6 +293,30 @@ void ParseGateway(const YAML::Node& node, GatewayConfig& g) {
           {"max_unsent_output_bytes",
            [&](auto& v, auto& p) { g.max_unsent_output_bytes = ReadU64(v, p, 1024); }},
           {"max_connections", [&](auto& v, auto& p) { g.max_connections = ReadU32(v, p, 1); }},
+          {"server_timing", [&](auto& v, auto& p) { g.server_timing = ReadBool(v, p); }},
+      });
+}
+
+void ParseTracing(const YAML::Node& node, TracingConfig& t) {
+  ReadMapping(
+      node, "tracing",
+      {
+          {"otlp_endpoint",
+           [&](auto& v, auto& p) {
+             t.otlp_endpoint = ReadString(v, p);
+             // cpp-httplib's client speaks plain HTTP only here (no TLS build in Debian's
+             // header-only package without OpenSSL linked): say so at startup.
+             if (!t.otlp_endpoint.empty() && !t.otlp_endpoint.starts_with("http://")) {
+               Fail(p, "must be empty or an http:// URL, got " + Quote(t.otlp_endpoint), v);
+             }
+             if (!t.otlp_endpoint.empty() &&
+                 t.otlp_endpoint.find('/', sizeof("http://") - 1) == std::string::npos) {
+               Fail(p, "must name a path (e.g. http://127.0.0.1:4318/v1/traces), got " +
+                           Quote(t.otlp_endpoint), v);
+             }
+           }},
+          {"service_name",
+           [&](auto& v, auto& p) { t.service_name = ReadNonEmptyString(v, p); }},
       });
 }
 
@@ -667,6 +691,7 @@ Config ParseDocument(const YAML::Node& root, const fs::path& base_dir) {
               {
                   {"gateway", [&](auto& v, auto&) { ParseGateway(v, config.gateway); }},
                   {"engine", [&](auto& v, auto&) { ParseEngine(v, config.engine); }},
+                  {"tracing", [&](auto& v, auto&) { ParseTracing(v, config.tracing); }},
                   {"functions", [&](auto& v, auto&) { functions = v; }},
               });
   if (functions.IsDefined()) ParseFunctions(functions, base_dir, config.engine, config.functions);

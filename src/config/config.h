@@ -89,6 +89,16 @@ struct GatewayConfig {
   uint32_t max_connections = 10'000;
   // HTTP/2 (docs/http.md): SETTINGS_MAX_CONCURRENT_STREAMS per connection, 1..10000.
   uint32_t h2_max_concurrent_streams = 128;
+  // X-Nightjar-Call-Id and Server-Timing on every call's answer (docs/operations.md,
+  // "Call breakdown and tracing"); false: neither header, and none of their formatting.
+  bool server_timing = true;
+};
+
+// Span export (docs/operations.md, "Call breakdown and tracing").
+struct TracingConfig {
+  // OTLP/HTTP JSON traces endpoint, "http://host:port/path"; "" = no export (the default).
+  std::string otlp_endpoint;
+  std::string service_name = "nightjar";  // the resource's service.name
 };
 
 struct EngineConfig {
@@ -125,6 +135,7 @@ struct EngineConfig {
 struct Config {
   GatewayConfig gateway;
   EngineConfig engine;
+  TracingConfig tracing;
   std::vector<FunctionConfig> functions;
 
   // nullptr if there is no function with that name. "grpc:<service>" names the function

@@ -163,6 +163,9 @@ TEST_F(ConfigTest, DefaultsWhenSectionsOmitted) {
   EXPECT_TRUE(c.engine.direct_dispatch);
   EXPECT_TRUE(c.engine.metrics);
   EXPECT_EQ(c.engine.worker_nice, 0);
+  EXPECT_TRUE(c.gateway.server_timing);
+  EXPECT_EQ(c.tracing.otlp_endpoint, "");  // no span export unless asked
+  EXPECT_EQ(c.tracing.service_name, "nightjar");
 
   ASSERT_EQ(c.functions.size(), 1u);
   const FunctionConfig& f = c.functions[0];
@@ -175,6 +178,21 @@ TEST_F(ConfigTest, DefaultsWhenSectionsOmitted) {
   EXPECT_EQ(f.max_payload_bytes, kDefaultMaxPayloadBytes);
   EXPECT_EQ(f.id, 1u);
   EXPECT_EQ(c.TimeoutMs(f), 30'000);
+}
+
+TEST_F(ConfigTest, TracingKeys) {
+  Result<Config> r = Parse(std::string("gateway: {server_timing: false}\n"
+                                       "tracing:\n"
+                                       "  otlp_endpoint: http://127.0.0.1:4318/v1/traces\n"
+                                       "  service_name: shop\n") +
+                           kOneFunction);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_FALSE(r->gateway.server_timing);
+  EXPECT_EQ(r->tracing.otlp_endpoint, "http://127.0.0.1:4318/v1/traces");
+  EXPECT_EQ(r->tracing.service_name, "shop");
+  r = Parse(std::string("tracing: {otlp_endpoint: \"\"}\n") + kOneFunction);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->tracing.otlp_endpoint, "");
 }
 
 TEST_F(ConfigTest, EmptySectionsMeanDefaults) {
@@ -509,6 +527,18 @@ INSTANTIATE_TEST_SUITE_P(
                   "engine.direct_dispatch: expected true or false, got \"yes\""},
         Rejection{"MetricsNotBool", WithSection("engine: {metrics: 1}\n"),
                   "engine.metrics: expected true or false, got \"1\""},
+        Rejection{"ServerTimingNotBool", WithSection("gateway: {server_timing: on}\n"),
+                  "gateway.server_timing: expected true or false, got \"on\""},
+        Rejection{"UnknownTracingKey", WithSection("tracing: {endpoint: x}\n"),
+                  "tracing.endpoint: unknown key"},
+        Rejection{"OtlpEndpointNotHttp",
+                  WithSection("tracing: {otlp_endpoint: \"https://collector:4318/v1/traces\"}\n"),
+                  "tracing.otlp_endpoint: must be empty or an http:// URL"},
+        Rejection{"OtlpEndpointWithoutPath",
+                  WithSection("tracing: {otlp_endpoint: \"http://127.0.0.1:4318\"}\n"),
+                  "tracing.otlp_endpoint: must name a path"},
+        Rejection{"ServiceNameEmpty", WithSection("tracing: {service_name: \"\"}\n"),
+                  "tracing.service_name: must not be empty"},
         Rejection{"PrefetchTooBig", WithSection("engine: {prefetch_max_us: 1000001}\n"),
                   "engine.prefetch_max_us: must be between 0 and 1000000, got 1000001"},
         Rejection{"Int64Overflow",

@@ -37,6 +37,7 @@ bool CallTable::MarkDispatched(uint64_t call_id, uint64_t callee_channel, int64_
   int64_t deadline = it->second->deadline_ns;
   if (deadline != 0 && deadline <= now_ns) return false;
   it->second->callee_channel = callee_channel;
+  it->second->dispatched_ns = now_ns;
   *out = it->second->dispatch;
   return true;
 }
@@ -46,6 +47,7 @@ bool CallTable::MarkReturned(uint64_t call_id, uint64_t callee_channel) {
   auto it = calls_.find(call_id);
   if (it == calls_.end() || it->second->callee_channel != callee_channel) return false;
   it->second->callee_channel = 0;
+  it->second->dispatched_ns = 0;  // it queues again
   return true;
 }
 

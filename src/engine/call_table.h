@@ -15,12 +15,13 @@
 
 #include "io/event_loop.h"
 #include "proto/message.h"
+#include "proto/trace.h"
 
 namespace nightjar::engine {
 
-// Answer to an external call: (status, output or error text). Called exactly once, on an
-// engine I/O thread.
-using ExternalDone = std::function<void(proto::CallStatus, std::string)>;
+// Answer to an external call: (the result: status, call id, timing, trace; output or error
+// text). Called exactly once, on an engine I/O thread.
+using ExternalDone = std::function<void(const proto::CallResult&, std::string)>;
 
 struct CallRecord {
   uint64_t call_id = 0;
@@ -30,10 +31,14 @@ struct CallRecord {
   uint32_t caller_function_id = 0; // internal calls: the caller's function (metrics)
   uint64_t callee_channel = 0;     // set once dispatched
   int64_t arrival_ns = 0;
+  int64_t dispatched_ns = 0;       // when the DISPATCH went out (MarkDispatched); 0 = not yet
   int64_t deadline_ns = 0;
+  uint64_t parent_span_id = 0;     // external calls: the traceparent's parent-id (0 = root);
+                                   // internal calls derive it from dispatch.parent_call_id
   io::EventLoop* timer_loop = nullptr;
   io::EventLoop::TimerId timer_id = 0;
-  proto::Message dispatch;         // the DISPATCH message, payload attached
+  proto::Message dispatch;         // the DISPATCH message, payload attached; its trailer
+                                   // holds the call's trace id and flags
 };
 
 class CallTable {

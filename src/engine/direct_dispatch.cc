@@ -52,7 +52,11 @@ void Engine::HandleDirectNotice(WorkerChannel* caller, const Message& msg) {
   rec->caller_channel = caller->channel();
   rec->caller_function_id = caller->function_id();
   rec->callee_channel = msg.header.reply_channel;
-  rec->arrival_ns = now;
+  // The caller stamped the notice right after the DISPATCH itself (same clock): the call's
+  // start for its span and its queue time, which a record made now would miss.
+  rec->arrival_ns = msg.header.send_ts_ns > 0 && msg.header.send_ts_ns < now
+                        ? msg.header.send_ts_ns : now;
+  rec->dispatched_ns = rec->arrival_ns;
   rec->deadline_ns = msg.header.deadline_ns;
   rec->dispatch = msg;
   rec->dispatch.header.type = static_cast<uint16_t>(MessageType::kDispatch);
@@ -101,7 +105,7 @@ void Engine::HandleDirectNotice(WorkerChannel* caller, const Message& msg) {
   d->calls_direct.fetch_add(1, std::memory_order_relaxed);
   if (early) {
     // The callee answered before this notice was read; it is free already.
-    CountAnswer(*rec, early->status);
+    CountAnswer(*rec, early->status, std::max(early->at_ns, rec->arrival_ns));
     if (early->forward) caller->Send(&early->msg);  // its direct write had failed
     return;
   }

@@ -80,6 +80,13 @@ Status Engine::Start() {
       dispatchers_[f.id]->SetBoard(std::move(*board));
     }
   }
+  if (!config_.tracing.otlp_endpoint.empty()) {
+    std::vector<std::string> names(dispatchers_.size());
+    for (const auto& f : config_.functions) names[f.id] = f.name;
+    tracer_ = std::make_unique<Tracer>(config_.tracing.otlp_endpoint,
+                                       config_.tracing.service_name, std::move(names));
+    tracer_->Start();
+  }
   launchers_ =
       std::make_unique<LauncherPool>(this, config_, *root_, options_.self_exe, loops_->loop(0));
   NJ_RETURN_IF_ERROR(launchers_->Start());
@@ -143,6 +150,9 @@ void Engine::Stop() {
   }
   for (auto& ch : channels) ch->loop()->RunAndWait([&] { ch->Close(*root_); });
   root_->RemoveAll();
+  // Last: the answers above were posted to the loops, which may still record spans; a
+  // stopped tracer only queues them (nothing exports them any more).
+  if (tracer_) tracer_->Stop();
 }
 
 // ---------------------------------------------------------------------------------------
@@ -168,10 +178,13 @@ CallStatus Engine::Precheck(std::string_view function, uint64_t input_bytes,
 }
 
 void Engine::SubmitExternal(std::string_view function, std::string_view input, int64_t timeout_ms,
-                            ExternalDone done) {
+                            const proto::TraceContext& trace, ExternalDone done) {
   std::string message;
   if (CallStatus st = Precheck(function, input.size(), &message); st != CallStatus::kOk) {
-    done(st, std::move(message));
+    proto::CallResult r;
+    r.status = st;
+    r.trace = trace;
+    done(r, std::move(message));
     return;
   }
   const config::FunctionConfig* f = config_.Find(function);
@@ -188,6 +201,15 @@ void Engine::SubmitExternal(std::string_view function, std::string_view input, i
   rec->dispatch.header.call_id = rec->call_id;
   rec->dispatch.header.deadline_ns = rec->deadline_ns;
   rec->dispatch.header.flags = proto::kFlagReplyArenaOk;  // the engine reads the answer
+  if (trace.has_trace()) {
+    std::memcpy(rec->dispatch.trailer.trace_id, trace.trace_id.data(), 16);
+    rec->dispatch.trailer.trace_flags = trace.flags;
+    rec->parent_span_id = trace.parent_span_id;
+  } else {  // W3C Trace Context §4.3: no (valid) traceparent: a new trace
+    const auto id = proto::NewTraceId();
+    std::memcpy(rec->dispatch.trailer.trace_id, id.data(), 16);
+    rec->dispatch.trailer.trace_flags = proto::kTraceFlagSampled;
+  }
   const ipc::ArenaWriter arena =
       ReadsArenas(f->id) ? ipc::ArenaWriter{engine_arena_.get(), 0} : ipc::ArenaWriter{};
   if (Status st = ipc::AttachPayload(*root_, PayloadKind::kInput, input, &rec->dispatch, arena);
@@ -321,7 +343,7 @@ void Engine::Fail(std::unique_ptr<CallRecord> rec, CallStatus status, std::strin
                  << message;
   CountAnswer(*rec, status);
   if (rec->external_done) {
-    rec->external_done(status, std::move(message));
+    rec->external_done(ResultOf(*rec, status, nullptr), std::move(message));
     return;
   }
   auto caller = FindChannel(rec->caller_channel);
@@ -346,9 +368,9 @@ void Engine::DeliverCompletion(std::unique_ptr<CallRecord> rec, const Message& m
   if (rec->external_done) {
     auto payload = ipc::TakePayload(*root_, PayloadKind::kOutput, msg, &*arenas_);
     if (!payload.ok()) {
-      rec->external_done(CallStatus::kInternal, payload.status().message());
+      rec->external_done(ResultOf(*rec, CallStatus::kInternal, &msg), payload.status().message());
     } else {
-      rec->external_done(msg.call_status(), std::move(*payload));
+      rec->external_done(ResultOf(*rec, msg.call_status(), &msg), std::move(*payload));
     }
     return;
   }
@@ -475,6 +497,14 @@ void Engine::HandleInvoke(WorkerChannel* caller, const Message& msg) {
   rec->dispatch.header.type = static_cast<uint16_t>(MessageType::kDispatch);
   rec->dispatch.header.reply_channel = caller->channel();
   rec->dispatch.header.flags &= ~proto::kFlagReplyArenaOk;  // the engine's to say
+  // A runtime that did not pass its call's trace on (a worker older than the trailer's
+  // rules) still gets a trace, if a new one.
+  if (!std::any_of(std::begin(msg.trailer.trace_id), std::end(msg.trailer.trace_id),
+                   [](uint8_t b) { return b != 0; })) {
+    const auto id = proto::NewTraceId();
+    std::memcpy(rec->dispatch.trailer.trace_id, id.data(), 16);
+    rec->dispatch.trailer.trace_flags = proto::kTraceFlagSampled;
+  }
   if (ReadsArenas(caller->function_id())) {
     rec->dispatch.header.flags |= proto::kFlagReplyArenaOk;
   }
@@ -539,8 +569,47 @@ void Engine::ChildFinished(const CallRecord& rec, WorkerChannel* caller) {
                                                        MonotonicNowNs());
 }
 
-void Engine::CountAnswer(const CallRecord& rec, CallStatus status) {
+proto::CallResult Engine::ResultOf(const CallRecord& rec, CallStatus status,
+                                   const Message* complete) {
+  proto::CallResult r;
+  r.status = status;
+  r.call_id = rec.call_id;
+  std::memcpy(r.trace.trace_id.data(), rec.dispatch.trailer.trace_id, 16);
+  r.trace.flags = rec.dispatch.trailer.trace_flags;
+  r.trace.parent_span_id = proto::SpanIdFor(rec.call_id, r.trace.trace_id);
+  // A call never dispatched spent all its time queued.
+  const int64_t queued_until = rec.dispatched_ns != 0 ? rec.dispatched_ns : MonotonicNowNs();
+  r.queue_us = static_cast<uint32_t>(std::clamp<int64_t>((queued_until - rec.arrival_ns) / 1000, 0,
+                                                         UINT32_MAX));
+  r.known = proto::CallResult::kTimingQueue;
+  if (complete != nullptr) {
+    r.dispatch_us = complete->header.dispatch_delay_us;
+    r.exec_us = complete->header.processing_us;
+    r.child_us = complete->trailer.child_wait_us;
+    r.known |= proto::CallResult::kTimingDispatch | proto::CallResult::kTimingExec |
+               proto::CallResult::kTimingChild;
+  }
+  return r;
+}
+
+void Engine::CountAnswer(const CallRecord& rec, CallStatus status, int64_t end_ns) {
   if (rec.function_id == 0 || rec.function_id >= dispatchers_.size()) return;
+  if (tracer_ != nullptr && rec.call_id != 0 &&
+      (rec.dispatch.trailer.trace_flags & proto::kTraceFlagSampled) != 0) {
+    SpanRecord span;
+    std::memcpy(span.trace_id.data(), rec.dispatch.trailer.trace_id, 16);
+    span.span_id = proto::SpanIdFor(rec.call_id, span.trace_id);
+    span.external = static_cast<bool>(rec.external_done);
+    span.parent_call_id = rec.dispatch.header.parent_call_id;
+    span.parent_span_id = span.external ? rec.parent_span_id
+                                        : proto::SpanIdFor(span.parent_call_id, span.trace_id);
+    span.call_id = rec.call_id;
+    span.start_ns = rec.arrival_ns;
+    span.end_ns = end_ns != 0 ? end_ns : MonotonicNowNs();
+    span.function_id = rec.function_id;
+    span.status = static_cast<uint16_t>(status);
+    tracer_->Record(span);
+  }
   Dispatcher* d = dispatchers_[rec.function_id].get();
   if (metrics_) {
     FunctionMetrics& m = metrics_->function(rec.function_id);

@@ -24,6 +24,7 @@
 #include "engine/call_table.h"
 #include "engine/dispatcher.h"
 #include "engine/engine_metrics.h"
+#include "engine/tracer.h"
 #include "engine/worker_channel.h"
 #include "io/event_loop.h"
 #include "ipc/ipc_root.h"
@@ -55,8 +56,10 @@ class Engine {
 
   // Accepts an external call. `done` is called exactly once, on an engine loop thread
   // (possibly before SubmitExternal returns). timeout_ms <= 0 uses the function's.
+  // `trace`: the request's trace context (a parsed traceparent); without a trace id the
+  // call starts a new trace (random id, sampled).
   void SubmitExternal(std::string_view function, std::string_view input, int64_t timeout_ms,
-                      ExternalDone done);
+                      const proto::TraceContext& trace, ExternalDone done);
   // The admission checks of SubmitExternal without submitting: kOk, or kNotFound /
   // kUnavailable (shutting down) / kTooLarge with *message. Any thread.
   proto::CallStatus Precheck(std::string_view function, uint64_t input_bytes,
@@ -114,7 +117,13 @@ class Engine {
   // arena whose call was answered and whose reader died (seen twice, a second apart).
   void ReapArenas(int64_t now_ns);
   void ChildFinished(const CallRecord& rec, WorkerChannel* caller);
-  void CountAnswer(const CallRecord& rec, proto::CallStatus status);
+  // Counts the answer, and records the call's span when spans are exported. `end_ns`: when
+  // the call ended, if not now.
+  void CountAnswer(const CallRecord& rec, proto::CallStatus status, int64_t end_ns = 0);
+  // What an external caller is told about a call: status, id, trace, the timing the record
+  // knows, and the worker's report when `complete` (its COMPLETE) is given.
+  static proto::CallResult ResultOf(const CallRecord& rec, proto::CallStatus status,
+                                    const proto::Message* complete);
   // Pool upkeep every few tens of ms on loop 0.
   void Tick();
   void RetireWorker(const std::shared_ptr<WorkerChannel>& w);
@@ -166,6 +175,7 @@ class Engine {
   std::unique_ptr<EngineMetrics> metrics_;  // null when engine.metrics is false
   std::unique_ptr<LauncherPool> launchers_;
   CallTable calls_;
+  std::unique_ptr<Tracer> tracer_;  // null unless tracing.otlp_endpoint is set
   std::atomic<bool> stopping_{false};
   std::atomic<uint32_t> external_counter_{0};
   std::atomic<uint64_t> next_channel_{1};

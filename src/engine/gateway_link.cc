@@ -64,25 +64,34 @@ class GatewayLinkConnection final : public io::FramedConnection {
     std::weak_ptr<GatewayLinkConnection> weak =
         std::static_pointer_cast<GatewayLinkConnection>(shared_from_this());
     io::EventLoop* home = loop();
-    auto reply = [weak, home, id](CallStatus status, std::string out) {
-      home->Dispatch([weak, id, status, out = std::move(out)] {
+    auto reply = [weak, home, id](const proto::CallResult& result, std::string out) {
+      home->Dispatch([weak, id, result, out = std::move(out)] {
         auto self = weak.lock();
         if (!self || self->closed()) return;  // gateway gone: it answered the client already
         proto::MessageHeader h{};
         h.type = static_cast<uint16_t>(MessageType::kLinkResult);
         h.call_id = id;
-        h.status = static_cast<uint16_t>(status);
-        self->SendFrame(h, out);
+        h.status = static_cast<uint16_t>(result.status);
+        self->SendFrame(h, proto::StructBytes(proto::EncodeLinkResult(result)), out);
       });
     };
-    size_t nul = f.payload.find('\0');
-    if (nul == std::string::npos) {
-      reply(CallStatus::kBadRequest, "malformed link call");
+    proto::TraceContext trace;
+    std::string_view payload(f.payload);
+    if (!proto::DecodeLinkTrace(&payload, &trace)) {
+      proto::CallResult r;
+      r.status = CallStatus::kBadRequest;
+      reply(r, "malformed link call");
       return;
     }
-    std::string_view payload(f.payload);
+    size_t nul = payload.find('\0');
+    if (nul == std::string::npos) {
+      proto::CallResult r;
+      r.status = CallStatus::kBadRequest;
+      reply(r, "malformed link call");
+      return;
+    }
     engine_->SubmitExternal(payload.substr(0, nul), payload.substr(nul + 1),
-                            f.header.deadline_ns / 1'000'000, std::move(reply));
+                            f.header.deadline_ns / 1'000'000, trace, std::move(reply));
   }
 
   GatewayLink* owner_;

@@ -10,20 +10,23 @@
 #include <string_view>
 
 #include "proto/message.h"
+#include "proto/trace.h"
 
 namespace nightjar::gateway {
 
-// (status, output or error text). Called exactly once, from any thread.
-using CallDone = std::function<void(proto::CallStatus, std::string)>;
+// (the call's result: status, call id, timing, trace; output or error text). Called exactly
+// once, from any thread. A call that never reached an engine has call_id 0 and no timing.
+using CallDone = std::function<void(const proto::CallResult&, std::string)>;
 
 class Backend {
  public:
   virtual ~Backend() = default;
   // Thread rule: called on a gateway loop thread. timeout_ms <= 0 = function default.
+  // `trace`: the request's traceparent, parsed (no trace id: the engine starts a trace).
   // Never fails synchronously: every outcome, including "unknown function" and "no
   // engine", arrives through `done`.
   virtual void Call(std::string_view function, std::string_view input, int64_t timeout_ms,
-                    CallDone done) = 0;
+                    const proto::TraceContext& trace, CallDone done) = 0;
 
   // The checks Call() would make before running anything, made before a request body is
   // read (Expect: 100-continue, RFC 9110 §10.1.1): kOk if `function` can be called now
@@ -46,5 +49,13 @@ class Backend {
   // from any thread; an engine that does not answer is left out. Thread rule: as Call().
   virtual void CollectMetrics(std::function<void(std::string)> done) = 0;
 };
+
+// The result of a call that failed before any engine took it.
+inline proto::CallResult FailedResult(proto::CallStatus status, const proto::TraceContext& trace) {
+  proto::CallResult r;
+  r.status = status;
+  r.trace = trace;
+  return r;
+}
 
 }  // namespace nightjar::gateway

@@ -34,9 +34,11 @@ class EngineLink final : public io::FramedConnection {
   size_t outstanding() const { return outstanding_.load(std::memory_order_relaxed); }
 
   // Loop thread only.
-  void SendCall(std::string function, std::string input, int64_t timeout_ms, CallDone done) {
+  void SendCall(std::string function, std::string input, int64_t timeout_ms,
+                const proto::TraceContext& trace, CallDone done) {
     std::string payload;
-    payload.reserve(function.size() + 1 + input.size());
+    payload.reserve(sizeof(proto::LinkTrace) + function.size() + 1 + input.size());
+    payload.append(proto::StructBytes(proto::EncodeLinkTrace(trace)));
     payload.append(function).push_back('\0');
     payload.append(input);
     SendRequest(MessageType::kLinkCall, timeout_ms > 0 ? timeout_ms * 1'000'000 : 0, payload,
@@ -51,7 +53,9 @@ class EngineLink final : public io::FramedConnection {
   void OnClosed() override {
     auto pending = std::move(pending_);
     pending_.clear();
-    for (auto& [id, done] : pending) done(CallStatus::kUnavailable, "engine link lost");
+    for (auto& [id, done] : pending) {
+      done(FailedResult(CallStatus::kUnavailable, {}), "engine link lost");
+    }
     owner_->OnLinkClosed(this);
   }
 
@@ -59,7 +63,7 @@ class EngineLink final : public io::FramedConnection {
   void SendRequest(MessageType type, int64_t deadline_ns, std::string_view payload,
                    CallDone done) {
     if (closed()) {
-      done(CallStatus::kUnavailable, "engine link lost");
+      done(FailedResult(CallStatus::kUnavailable, {}), "engine link lost");
       return;
     }
     uint64_t id = next_id_++;
@@ -92,7 +96,17 @@ class EngineLink final : public io::FramedConnection {
         CallDone done = std::move(it->second);
         pending_.erase(it);
         outstanding_.fetch_sub(1, std::memory_order_relaxed);
-        done(static_cast<CallStatus>(f.header.status), std::move(f.payload));
+        proto::CallResult result;
+        result.status = static_cast<CallStatus>(f.header.status);
+        if (static_cast<MessageType>(f.header.type) == MessageType::kLinkResult) {
+          if (!proto::DecodeLinkResult(f.payload, &result)) {
+            done(FailedResult(CallStatus::kInternal, {}), "malformed result from the engine");
+            Close();
+            return;
+          }
+          f.payload.erase(0, sizeof(proto::LinkResult));
+        }
+        done(result, std::move(f.payload));
         return;
       }
       default:
@@ -209,17 +223,17 @@ CallStatus EngineLinks::Precheck(std::string_view function, uint64_t, std::strin
 }
 
 void EngineLinks::Call(std::string_view function, std::string_view input, int64_t timeout_ms,
-                       CallDone done) {
+                       const proto::TraceContext& trace, CallDone done) {
   CallStatus why = CallStatus::kOk;
   std::string message;
   std::shared_ptr<EngineLink> best = Pick(function, &why, &message);
   if (!best) {
-    done(why, std::move(message));
+    done(FailedResult(why, trace), std::move(message));
     return;
   }
   best->loop()->Dispatch([best, fn = std::string(function), in = std::string(input), timeout_ms,
-                          done = std::move(done)]() mutable {
-    best->SendCall(std::move(fn), std::move(in), timeout_ms, std::move(done));
+                          trace, done = std::move(done)]() mutable {
+    best->SendCall(std::move(fn), std::move(in), timeout_ms, trace, std::move(done));
   });
 }
 
@@ -246,7 +260,8 @@ void EngineLinks::CollectStatus(StatusFormat format, std::function<void(std::str
   g->left = links.size();
   g->done = std::move(done);
   for (size_t i = 0; i < links.size(); ++i) {
-    auto finish = [g, i, json](CallStatus st, std::string body) {
+    auto finish = [g, i, json](const proto::CallResult& r, std::string body) {
+      const CallStatus st = r.status;
       std::function<void(std::string)> done;
       std::string out;
       {
@@ -295,7 +310,8 @@ void EngineLinks::CollectMetrics(std::function<void(std::string)> done) {
   g->left = links.size();
   g->done = std::move(done);
   for (size_t i = 0; i < links.size(); ++i) {
-    auto finish = [g, i, peer = links[i]->peer()](CallStatus st, std::string body) {
+    auto finish = [g, i, peer = links[i]->peer()](const proto::CallResult& r, std::string body) {
+      const CallStatus st = r.status;
       std::function<void(std::string)> done;
       std::string out;
       {

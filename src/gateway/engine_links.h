@@ -30,7 +30,7 @@ class EngineLinks final : public Backend, public io::Watcher {
   size_t connected();
 
   void Call(std::string_view function, std::string_view input, int64_t timeout_ms,
-            CallDone done) override;
+            const proto::TraceContext& trace, CallDone done) override;
   // kOk when a connected engine serves `function`; the size limit is the engine's to
   // check once the call arrives.
   proto::CallStatus Precheck(std::string_view function, uint64_t input_bytes,

@@ -117,7 +117,7 @@ void Http2Handler::ServeHttp(H2Request& r) {
         r.limit_status == 413
             ? "request body over " + std::to_string(config_.max_body_bytes) + " bytes\n"
             : "request headers over " + std::to_string(config_.max_header_bytes) + " bytes\n";
-    return RespondHttp(id, r.limit_status, why, "text/plain", "", head_only);
+    return RespondHttp(id, r.limit_status, why, "text/plain", {}, head_only);
   }
   // The same request as HTTP/1.1 would have produced, for the same routes.
   HttpRequest req;
@@ -134,7 +134,9 @@ void Http2Handler::ServeHttp(H2Request& r) {
   switch (route.kind) {
     case Route::Kind::kRespond:
       return RespondHttp(id, route.status, route.body, route.status == 204 ? "" : "text/plain",
-                         route.allow, head_only);
+                         route.allow.empty() ? std::span<const std::string>()
+                                             : std::span<const std::string>(&route.allow, 1),
+                         head_only);
     case Route::Kind::kStatus:
       backend_->CollectStatus(
           route.text ? Backend::StatusFormat::kText : Backend::StatusFormat::kJson,
@@ -143,7 +145,7 @@ void Http2Handler::ServeHttp(H2Request& r) {
               auto self = weak.lock();
               if (!self || self->closed() || !self->h2_) return;
               self->h2_->RespondHttp(id, 200, std::move(body),
-                                     text ? "text/plain" : "application/json", "", head_only);
+                                     text ? "text/plain" : "application/json", {}, head_only);
               self->h2_->Flush();
             });
           });
@@ -151,14 +153,14 @@ void Http2Handler::ServeHttp(H2Request& r) {
     case Route::Kind::kMetrics: {
       GatewayMetrics* metrics = conn_->server_->metrics();
       if (metrics == nullptr) {
-        return RespondHttp(id, 404, std::string(kMetricsOffMessage), "text/plain", "", head_only);
+        return RespondHttp(id, 404, std::string(kMetricsOffMessage), "text/plain", {}, head_only);
       }
       backend_->CollectMetrics([weak, home, id, head_only, metrics](std::string engines) {
         home->Dispatch([weak, id, head_only, metrics, engines = std::move(engines)] {
           auto self = weak.lock();
           if (!self || self->closed() || !self->h2_) return;
           self->h2_->RespondHttp(id, 200, metrics->Page(engines),
-                                 std::string(metrics::kContentType), "", head_only);
+                                 std::string(metrics::kContentType), {}, head_only);
           self->h2_->Flush();
         });
       });
@@ -166,15 +168,16 @@ void Http2Handler::ServeHttp(H2Request& r) {
     }
     case Route::Kind::kCall: {
       const CallTimer timer = CallTimer::Start(conn_->server_->metrics(), route.function);
-      backend_->Call(route.function, req.body, route.timeout_ms,
-                     [weak, home, id, timer](CallStatus status, std::string out) {
-                       timer.Done(HttpStatusFor(status));
-                       home->Dispatch([weak, id, status, out = std::move(out)]() mutable {
+      backend_->Call(route.function, req.body, route.timeout_ms, route.trace,
+                     [weak, home, id, timer](const proto::CallResult& result, std::string out) {
+                       timer.Done(HttpStatusFor(result.status));
+                       home->Dispatch([weak, id, result, out = std::move(out)]() mutable {
                          auto self = weak.lock();
                          if (!self || self->closed() || !self->h2_) return;
-                         CallAnswer a = AnswerForCall(status, std::move(out));
+                         CallAnswer a = AnswerForCall(result, std::move(out),
+                                                      self->h2_->config_.server_timing);
                          self->h2_->RespondHttp(id, a.status, std::move(a.body), "text/plain",
-                                                a.extra, false);
+                                                a.extra(), false);
                          self->h2_->Flush();
                        });
                      });
@@ -184,16 +187,18 @@ void Http2Handler::ServeHttp(H2Request& r) {
 }
 
 void Http2Handler::RespondHttp(int32_t id, int status, std::string body,
-                               std::string_view content_type, std::string_view extra,
+                               std::string_view content_type, std::span<const std::string> extra,
                                bool head_only) {
   std::vector<H2Header> headers;
   if (!content_type.empty() && status != 204) headers.emplace_back("content-type", content_type);
   if (status != 204) headers.emplace_back("content-length", std::to_string(body.size()));
   headers.emplace_back("date", std::string(HttpDateNow()));
-  if (const size_t colon = extra.find(": "); colon != std::string_view::npos) {
-    std::string name(extra.substr(0, colon));
+  for (std::string_view line : extra) {
+    const size_t colon = line.find(": ");
+    if (colon == std::string_view::npos) continue;
+    std::string name(line.substr(0, colon));  // HTTP/2 field names are lower case (RFC 9113 §8.2)
     for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    headers.emplace_back(std::move(name), std::string(extra.substr(colon + 2)));
+    headers.emplace_back(std::move(name), std::string(line.substr(colon + 2)));
   }
   if (head_only || status == 204) body.clear();
   session_.Respond(id, status, std::move(headers), std::move(body));
@@ -240,38 +245,59 @@ void Http2Handler::ServeGrpc(H2Request& r) {
   auto weak = std::weak_ptr<HttpConnection>(
       std::static_pointer_cast<HttpConnection>(conn_->shared_from_this()));
   io::EventLoop* home = conn_->loop();
+  // gRPC metadata is HTTP/2 headers: a traceparent there is the W3C one (as for HTTP).
+  proto::TraceContext trace;
+  if (const std::string* tp = r.Header("traceparent"); tp != nullptr) {
+    if (!proto::ParseTraceparent(*tp, &trace)) trace = proto::TraceContext{};
+  }
   const CallTimer timer = CallTimer::Start(conn_->server_->metrics(), function);
   backend_->Call(
-      function, input, timeout_ms,
-      [weak, home, id, timer, service = std::string(service)](CallStatus status, std::string out) {
-        timer.Done(HttpStatusFor(status));
-        home->Dispatch([weak, id, status, service, out = std::move(out)]() mutable {
+      function, input, timeout_ms, trace,
+      [weak, home, id, timer, service = std::string(service)](const proto::CallResult& result,
+                                                               std::string out) {
+        timer.Done(HttpStatusFor(result.status));
+        home->Dispatch([weak, id, result, service, out = std::move(out)]() mutable {
           auto self = weak.lock();
           if (!self || self->closed() || !self->h2_) return;
           Http2Handler* h = self->h2_.get();
           h->deadlines_.erase(id);
+          // The call id and breakdown as response metadata, as for HTTP.
+          std::vector<H2Header> timing;
+          if (h->config_.server_timing && result.call_id != 0) {
+            timing.emplace_back("x-nightjar-call-id", proto::FormatCallId(result.call_id));
+            if (result.known != 0) {
+              timing.emplace_back("server-timing", proto::FormatServerTiming(result));
+            }
+          }
+          const CallStatus status = result.status;
           if (status == CallStatus::kOk) {
-            h->session_.Respond(id, 200, {{"content-type", "application/grpc"}},
-                                grpc::WrapMessage(out), {{"grpc-status", "0"}});
+            std::vector<H2Header> headers = {{"content-type", "application/grpc"}};
+            headers.insert(headers.end(), timing.begin(), timing.end());
+            h->session_.Respond(id, 200, std::move(headers), grpc::WrapMessage(out),
+                                {{"grpc-status", "0"}});
           } else if (status == CallStatus::kNotFound) {
             h->RespondGrpcError(id, grpc::kUnimplemented,
                                 "unknown service " + service +
-                                    " (no function declares it with grpc:)");
+                                    " (no function declares it with grpc:)",
+                                std::move(timing));
           } else {
             std::string message;
             const grpc::Code code = grpc::CodeFor(status, out, &message);
-            h->RespondGrpcError(id, code, message);
+            h->RespondGrpcError(id, code, message, std::move(timing));
           }
           h->Flush();
         });
       });
 }
 
-void Http2Handler::RespondGrpcError(int32_t id, int code, std::string_view message) {
+void Http2Handler::RespondGrpcError(int32_t id, int code, std::string_view message,
+                                    std::vector<H2Header> extra) {
   // Trailers-only: one HEADERS frame with END_STREAM.
   std::vector<H2Header> headers = {{"content-type", "application/grpc"},
                                    {"grpc-status", std::to_string(code)}};
   if (!message.empty()) headers.emplace_back("grpc-message", grpc::PercentEncode(message));
+  headers.insert(headers.end(), std::make_move_iterator(extra.begin()),
+                 std::make_move_iterator(extra.end()));
   session_.Respond(id, 200, std::move(headers), {});
   deadlines_.erase(id);
 }

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -53,8 +54,10 @@ class Http2Handler {
   void ServeGrpc(H2Request& req);
   // Answers an HTTP request as http_connection.cc would (text/plain, Date, Allow, ...).
   void RespondHttp(int32_t id, int status, std::string body, std::string_view content_type,
-                   std::string_view extra, bool head_only);
-  void RespondGrpcError(int32_t id, int code, std::string_view message);
+                   std::span<const std::string> extra, bool head_only);
+  // extra: more response headers (x-nightjar-call-id, server-timing).
+  void RespondGrpcError(int32_t id, int code, std::string_view message,
+                        std::vector<H2Header> extra = {});
   void Flush();
   void MaybeClose();
 

@@ -231,24 +231,23 @@ void HttpConnection::Handle(uint64_t seq, HttpRequest& req) {
     case Route::Kind::kMetrics:
       return CollectMetrics(seq);
     case Route::Kind::kCall:
-      return StartCall(seq, route.function, route.timeout_ms, req);
+      return StartCall(seq, route, req);
   }
 }
 
-void HttpConnection::StartCall(uint64_t seq, std::string_view function, int64_t timeout_ms,
-                               HttpRequest& req) {
+void HttpConnection::StartCall(uint64_t seq, const Route& route, HttpRequest& req) {
   ++in_flight_;
   auto weak =
       std::weak_ptr<HttpConnection>(std::static_pointer_cast<HttpConnection>(shared_from_this()));
   io::EventLoop* home = loop();
-  const CallTimer timer = CallTimer::Start(server_->metrics(), function);
-  backend_->Call(function, req.body, timeout_ms,
-                 [weak, home, seq, timer](CallStatus status, std::string out) {
-                   timer.Done(HttpStatusFor(status));
-                   home->Dispatch([weak, seq, status, out = std::move(out)]() mutable {
+  const CallTimer timer = CallTimer::Start(server_->metrics(), route.function);
+  backend_->Call(route.function, req.body, route.timeout_ms, route.trace,
+                 [weak, home, seq, timer](const proto::CallResult& result, std::string out) {
+                   timer.Done(HttpStatusFor(result.status));
+                   home->Dispatch([weak, seq, result, out = std::move(out)]() mutable {
                      auto self = weak.lock();
                      if (!self || self->closed()) return;  // client left: drop the answer
-                     self->Complete(seq, status, std::move(out));
+                     self->Complete(seq, result, std::move(out));
                    });
                  });
 }
@@ -291,10 +290,10 @@ void HttpConnection::CollectMetrics(uint64_t seq) {
   });
 }
 
-void HttpConnection::Complete(uint64_t seq, CallStatus status, std::string out) {
+void HttpConnection::Complete(uint64_t seq, const proto::CallResult& result, std::string out) {
   --in_flight_;
-  const CallAnswer a = AnswerForCall(status, std::move(out));
-  Respond(seq, a.status, a.body, "text/plain", One(a.extra));
+  const CallAnswer a = AnswerForCall(result, std::move(out), config_.server_timing);
+  Respond(seq, a.status, a.body, "text/plain", a.extra());
   Pump();
 }
 

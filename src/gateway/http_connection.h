@@ -95,12 +95,12 @@ class HttpConnection final : public io::StreamConnection {
   // ResolveRoute(), plus 404 for a 405/OPTIONS answer about a function that does not exist.
   Route Resolve(const HttpRequest& req);
   void Handle(uint64_t seq, HttpRequest& req);
-  void StartCall(uint64_t seq, std::string_view function, int64_t timeout_ms, HttpRequest& req);
+  void StartCall(uint64_t seq, const Route& route, HttpRequest& req);
   void CollectStatus(uint64_t seq, bool text);
   // GET /metrics: the backend's engines' metrics merged with the gateway's; 404 when the
   // server has no GatewayMetrics (engine.metrics: false).
   void CollectMetrics(uint64_t seq);
-  void Complete(uint64_t seq, proto::CallStatus status, std::string out);
+  void Complete(uint64_t seq, const proto::CallResult& result, std::string out);
   void Respond(uint64_t seq, int status, std::string_view body, std::string_view content_type,
                std::span<const std::string> extra = {});
   // Ends the connection after the error answer in `seq`'s slot (or a new one).

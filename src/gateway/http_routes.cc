@@ -131,8 +131,16 @@ Route ResolveRoute(const HttpRequest& req) {
   r.kind = Route::Kind::kCall;
   r.function = std::move(name);
   // Two header lines are one comma-separated list (RFC 9110 §5.3), which is no integer.
-  int timeouts = 0;
+  int timeouts = 0, traceparents = 0;
   for (const auto& [name, value] : req.headers) {
+    if (name == "traceparent") {
+      // Two are one comma-separated list, which is no traceparent (W3C Trace Context §3.2:
+      // invalid -> a new trace). tracestate is not read or passed on.
+      if (++traceparents > 1 || !proto::ParseTraceparent(value, &r.trace)) {
+        r.trace = proto::TraceContext{};
+      }
+      continue;
+    }
     if (name != "x-nightjar-timeout-ms") continue;
     if (++timeouts > 1 || !ParseTimeoutMs(value, &r.timeout_ms)) {
       return Respond(400, "X-Nightjar-Timeout-Ms must be one integer from 1 to " +
@@ -142,7 +150,8 @@ Route ResolveRoute(const HttpRequest& req) {
   return r;
 }
 
-CallAnswer AnswerForCall(proto::CallStatus status, std::string out) {
+CallAnswer AnswerForCall(const proto::CallResult& result, std::string out, bool timing_headers) {
+  const proto::CallStatus status = result.status;
   CallAnswer a;
   a.status = HttpStatusFor(status);
   if (status != proto::CallStatus::kOk) {
@@ -150,7 +159,11 @@ CallAnswer AnswerForCall(proto::CallStatus status, std::string out) {
     if (out.back() != '\n') out.push_back('\n');
   }
   a.body = std::move(out);
-  if (a.status == 503) a.extra = "Retry-After: 1";
+  if (timing_headers && result.call_id != 0) {
+    a.AddExtra("X-Nightjar-Call-Id: " + proto::FormatCallId(result.call_id));
+    if (result.known != 0) a.AddExtra("Server-Timing: " + proto::FormatServerTiming(result));
+  }
+  if (a.status == 503) a.AddExtra("Retry-After: 1");
   return a;
 }
 

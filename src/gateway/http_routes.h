@@ -3,7 +3,8 @@
 // request's fate from its head alone (Expect: 100-continue) and tests can cover every
 // method x path without a socket.
 //
-//   /function/<name>   POST calls <name> (X-Nightjar-Timeout-Ms: 1..kMaxDurationMs)
+//   /function/<name>   POST calls <name> (X-Nightjar-Timeout-Ms: 1..kMaxDurationMs;
+//                      traceparent: W3C Trace Context, an invalid one is ignored)
 //   /healthz           GET, HEAD
 //   /status            GET, HEAD (?format=text for a table)
 //   /metrics           GET, HEAD (Prometheus text format; docs/operations.md)
@@ -16,10 +17,13 @@
 
 #include <cstdint>
 #include <string>
+#include <array>
+#include <span>
 #include <string_view>
 
 #include "gateway/http_codec.h"
 #include "proto/message.h"
+#include "proto/trace.h"
 
 namespace nightjar::gateway {
 
@@ -38,6 +42,8 @@ struct Route {
                            // 405/OPTIONS answer is about (404 instead if it does not exist)
   int64_t timeout_ms = 0;  // kCall: from X-Nightjar-Timeout-Ms; 0 = the function's own
   bool text = false;       // kStatus: ?format=text
+  proto::TraceContext trace;  // kCall: the request's traceparent; no trace id if absent,
+                              // invalid or repeated (a new trace then, W3C §4.3)
 };
 
 // Where `req` goes. Never fails: errors are kRespond routes (400 bad timeout header or
@@ -54,13 +60,19 @@ namespace nightjar::gateway {
 
 // What the gateway answers for a call's outcome, over HTTP/1.1 and HTTP/2 alike: the
 // status (HttpStatusFor), the body (the output, or the error text ending in '\n'), and
-// "Retry-After: 1" for 503 (else empty).
+// extra header lines: with `timing_headers` (gateway.server_timing), X-Nightjar-Call-Id
+// (16 lower-case hex digits; absent when no engine took the call) and Server-Timing (W3C
+// Server Timing: the parts the result knows, in ms); "Retry-After: 1" for 503.
 struct CallAnswer {
   int status = 200;
   std::string body;
-  std::string extra;
+  std::array<std::string, 3> extra_lines;  // "Name: value" each; the first extra_count used
+  size_t extra_count = 0;
+
+  std::span<const std::string> extra() const { return {extra_lines.data(), extra_count}; }
+  void AddExtra(std::string line) { extra_lines[extra_count++] = std::move(line); }
 };
-CallAnswer AnswerForCall(proto::CallStatus status, std::string out);
+CallAnswer AnswerForCall(const proto::CallResult& result, std::string out, bool timing_headers);
 
 // The 404 body of GET /metrics when metrics are off.
 inline constexpr std::string_view kMetricsOffMessage =

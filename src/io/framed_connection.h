@@ -21,6 +21,13 @@ class FramedConnection : public StreamConnection {
     proto::AppendFrame(header, payload, &frame);
     Send(frame);
   }
+  // One frame whose payload is `prefix` then `payload` (proto/link_frame.h).
+  void SendFrame(const proto::MessageHeader& header, std::string_view prefix,
+                 std::string_view payload) {
+    std::string frame;
+    proto::AppendFrame(header, prefix, payload, &frame);
+    Send(frame);
+  }
 
  protected:
   // One complete frame; may Close() the connection.

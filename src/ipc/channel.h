@@ -4,8 +4,8 @@
 // docs/protocol.md).
 //
 // Shared-memory region rules (who creates, who deletes):
-//   * The sender of a message whose payload exceeds 960 bytes creates the region
-//     (<call id>.in for kInvoke/kDispatch input, <call id>.out for kComplete output),
+//   * The sender of a message whose payload exceeds kInlinePayloadSize (936) bytes creates
+//     the region (<call id>.in for kInvoke/kDispatch input, <call id>.out for kComplete output),
 //     writes it with write(2) (no zero-fill), closes it, then sends the message.
 //   * The receiver that consumes the payload deletes the region (TakePayload).
 //   * A receiver that drops a message (late or duplicate completion) deletes it too

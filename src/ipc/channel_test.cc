@@ -328,7 +328,8 @@ class ArenaTest : public ChannelTest {
 TEST_F(ArenaTest, PayloadTravelsThroughASlotAndTheSlotIsFreedByItsReader) {
   auto arena = MakeArena(7, 4);
   ArenaMap readers(*root_);  // maps arena 7 from its file, as another process would
-  for (size_t n : {size_t{961}, size_t{1024}, size_t{16 * 1024}, size_t{PayloadArena::kSlotBytes}}) {
+  for (size_t n : {proto::kInlinePayloadSize + 1, size_t{1024}, size_t{16 * 1024},
+                   size_t{PayloadArena::kSlotBytes}}) {
     Message m = Big(100 + n);
     const std::string body = Pattern(n, static_cast<uint32_t>(n));
     ASSERT_TRUE(AttachPayload(*root_, PayloadKind::kInput, body, &m, {arena.get(), 7}).ok());

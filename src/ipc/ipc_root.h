@@ -6,8 +6,8 @@
 // Layout:
 //   <dir>/ch-<channel>.in     FIFO: engine and callees -> worker (the worker's input)
 //   <dir>/ch-<channel>.out    FIFO: worker -> engine
-//   <dir>/shm/<call id>.in    payload region: a call's input, when over 960 bytes
-//   <dir>/shm/<call id>.out   payload region: a call's output, when over 960 bytes
+//   <dir>/shm/<call id>.in    payload region: a call's input, when over 936 bytes
+//   <dir>/shm/<call id>.out   payload region: a call's output, when over 936 bytes
 //   <dir>/shm/arena-<channel> payload arena of a native worker's channel; arena-0 is the
 //                             engine's (ipc/payload_arena.h)
 //   <dir>/board-<function id> dispatch board of a native function (ipc/dispatch_board.h)

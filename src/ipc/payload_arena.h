@@ -1,5 +1,5 @@
 // PayloadArena: a persistent shared-memory file of fixed slots that carries payloads of
-// 961 bytes to 64 KiB between processes at the cost of one copy in and one copy out
+// 937 bytes (kInlinePayloadSize + 1) to 64 KiB between processes at the cost of one copy in and one copy out
 // (docs/performance.md F4: a region file per payload costs ~25 µs in system calls and
 // tmpfs inode churn; issue #16 item 3).
 //

@@ -2,8 +2,11 @@
 // and of call ids (docs/protocol.md describes it in prose).
 //
 // Every message on a pipe is exactly kMessageSize (1024) bytes: a 64-byte header (one
-// cache line) followed by 960 bytes of inline payload. 1024 <= PIPE_BUF, so a write of
-// one message is atomic and many writers may share one pipe without framing or locks.
+// cache line), 936 bytes of inline payload, and a 24-byte trailer (the call's trace id and
+// flags, and a completion's time in child calls). DESIGN.md §3 says 960 bytes of payload;
+// protocol 4 gave 24 of them to the trailer (docs/protocol.md, "Trailer": the header was
+// full). 1024 <= PIPE_BUF, so a write of one message is atomic and many writers may share
+// one pipe without framing or locks.
 // Payloads larger than kInlinePayloadSize travel in a shared-memory region (flag
 // kFlagPayloadInShm) or, between native processes, in a slot of the sender's persistent
 // payload arena (kFlagPayloadInArena); see ipc/channel.h for who creates and who deletes
@@ -22,8 +25,10 @@ namespace nightjar::proto {
 
 inline constexpr size_t kMessageSize = 1024;
 inline constexpr size_t kHeaderSize = 64;
-inline constexpr size_t kInlinePayloadSize = kMessageSize - kHeaderSize;  // 960
-inline constexpr uint32_t kProtocolVersion = 3;  // 3: arenas, direct dispatch, FENCE
+inline constexpr size_t kTrailerSize = 24;
+inline constexpr size_t kInlinePayloadSize = kMessageSize - kHeaderSize - kTrailerSize;  // 936
+// 3: arenas, direct dispatch, FENCE. 4: the trailer (trace context, child time).
+inline constexpr uint32_t kProtocolVersion = 4;
 
 enum class MessageType : uint16_t {
   kInvalid = 0,
@@ -117,9 +122,24 @@ struct MessageHeader {
                              // outside child calls; valid with kFlagOffCpuMeasured
 };
 
+// The last 24 bytes of every message. The trace context travels with every call: the
+// engine puts it in each DISPATCH, a worker copies its running call's into every INVOKE (or
+// direct DISPATCH) it sends, so a chain of calls is one trace on every path. Span ids are
+// derived from call ids (proto/trace.h, SpanIdFor) and do not travel.
+struct MessageTrailer {
+  uint8_t trace_id[16];    // kDispatch, kInvoke, kDirectNotice: W3C trace-id (bytes in
+                           // header order); all zero = none (the engine starts a trace)
+  uint8_t trace_flags;     // W3C trace-flags (bit 0 sampled)
+  uint8_t reserved[3];     // zero
+  uint32_t child_wait_us;  // kComplete, kCompleteNotice: wall time the function spent
+                           // waiting on its child calls (0 if it made none, or if its
+                           // runtime does not measure it: docs/runtimes.md)
+};
+
 struct Message {
   MessageHeader header;
   uint8_t payload[kInlinePayloadSize];
+  MessageTrailer trailer;
 
   MessageType type() const { return static_cast<MessageType>(header.type); }
   CallStatus call_status() const { return static_cast<CallStatus>(header.status); }
@@ -128,7 +148,11 @@ struct Message {
 };
 
 static_assert(sizeof(MessageHeader) == kHeaderSize, "header must be one cache line");
+static_assert(sizeof(MessageTrailer) == kTrailerSize);
 static_assert(sizeof(Message) == kMessageSize, "message must be 1024 bytes");
+static_assert(offsetof(Message, trailer) == kMessageSize - kTrailerSize);
+static_assert(offsetof(MessageTrailer, trace_flags) == 16);
+static_assert(offsetof(MessageTrailer, child_wait_us) == 20);
 static_assert(std::is_trivially_copyable_v<Message>, "wire structs are memcpy'd");
 static_assert(std::is_standard_layout_v<MessageHeader>);
 static_assert(offsetof(MessageHeader, payload_size) == 8);
@@ -141,10 +165,12 @@ static_assert(offsetof(MessageHeader, dispatch_delay_us) == 56);
 static_assert(offsetof(MessageHeader, off_cpu_us) == 60);
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "wire format is little-endian");
 
-// A zeroed message of the given type.
+// A message of the given type with a zeroed header and trailer (the payload is not
+// cleared: only payload_size bytes of it are ever read).
 inline Message MakeMessage(MessageType type) {
   Message m;
   std::memset(&m.header, 0, sizeof(m.header));
+  std::memset(&m.trailer, 0, sizeof(m.trailer));
   m.header.type = static_cast<uint16_t>(type);
   return m;
 }

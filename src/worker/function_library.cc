@@ -31,9 +31,10 @@ Result<FunctionLibrary> FunctionLibrary::Load(const std::string& path, const nj_
   if (!version || !init || !lib.create_worker || !lib.destroy_worker || !lib.call) {
     return InvalidArgument(path + ": missing one of the nj_function_* entry points");
   }
-  if (version() != NJ_ABI_VERSION) {
+  // Versions only append callbacks (function.h): any version up to ours runs.
+  if (version() < 1 || version() > NJ_ABI_VERSION) {
     return InvalidArgument(path + ": built for function ABI " + std::to_string(version()) +
-                           ", host speaks " + std::to_string(NJ_ABI_VERSION));
+                           ", host speaks 1 to " + std::to_string(NJ_ABI_VERSION));
   }
   if (init(host) != 0) return InvalidArgument(path + ": nj_function_init failed");
   return lib;

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <array>
 #include <climits>
 #include <cstdlib>
 #include <cstring>
@@ -20,6 +21,7 @@
 #include "ipc/channel.h"
 #include "ipc/dispatch_board.h"
 #include "proto/function_directory.h"
+#include "proto/trace.h"
 #include "worker/cpu_meter.h"
 #include "worker/function_library.h"
 
@@ -37,6 +39,7 @@ struct nj_call {
   };
   nightjar::worker::WorkerOptions const* options = nullptr;
   uint64_t call_id = 0;
+  const nightjar::proto::MessageTrailer* trace = nullptr;  // the DISPATCH's: trace id, flags
   int64_t deadline_ns = 0;
   std::string output;
   std::string error;
@@ -44,7 +47,13 @@ struct nj_call {
   std::unordered_map<uint64_t, Child> children;  // outstanding and finished child calls
   std::deque<std::string> returned;              // keeps buffers given to the function alive
   int64_t start_ns = 0;
-  int64_t child_wait_ns = 0;  // wall time spent in Wait() for children
+  int64_t child_wait_ns = 0;  // wall time spent in Wait() for children (off-CPU estimate)
+  // Time in child calls as reported (child_wait_us): from the start of the Invoke that made
+  // the first of a run of outstanding children to the completion that ended the run. Unlike
+  // child_wait_ns it covers a child that finished before its Wait() began.
+  int64_t child_span_ns = 0;
+  int64_t child_since_ns = 0;
+  int children_running = 0;
   bool measured = false;      // CPU sampled at the start (cpu_start valid)
   nightjar::worker::CpuMeter::Sample cpu_start;
 };
@@ -192,8 +201,21 @@ int64_t ApiRemainingNs(nj_call* call) {
   return left > 0 ? left : 0;
 }
 
-const nj_host_api kHostApi = {NJ_ABI_VERSION, ApiAppendOutput, ApiSetError, ApiInvoke,
-                              ApiInvokeAsync, ApiWait,         ApiRemainingNs};
+nj_status ApiTraceparent(nj_call* call, char* out, size_t size) {
+  if (out == nullptr || size < NJ_TRACEPARENT_SIZE) return NJ_ERR_INVALID;
+  std::array<uint8_t, 16> trace_id{};
+  uint8_t flags = 0;
+  if (call->trace != nullptr) {
+    std::memcpy(trace_id.data(), call->trace->trace_id, 16);
+    flags = call->trace->trace_flags;
+  }
+  proto::FormatTraceparent(trace_id, proto::SpanIdFor(call->call_id, trace_id), flags, out);
+  out[proto::kTraceparentSize] = '\0';
+  return NJ_OK;
+}
+
+const nj_host_api kHostApi = {NJ_ABI_VERSION, ApiAppendOutput, ApiSetError,    ApiInvoke,
+                              ApiInvokeAsync, ApiWait,         ApiRemainingNs, ApiTraceparent};
 
 Status WorkerHost::Init() {
   // O_RDWR on our own input: open() does not wait for a writer, and reads block instead
@@ -290,6 +312,7 @@ void WorkerHost::RunCall(const Message& dispatch) {
   }
   call.options = &options_;
   call.call_id = dispatch.header.call_id;
+  call.trace = &dispatch.trailer;
   call.deadline_ns = dispatch.header.deadline_ns;
   auto input = ipc::TakePayload(root_, PayloadKind::kInput, dispatch, &arenas_);
   nj_status st;
@@ -320,6 +343,9 @@ void WorkerHost::Complete(const Message& dispatch, nj_call& call, nj_status st) 
   done.header.processing_us = static_cast<uint32_t>((now - start_ns) / 1000);
   done.header.dispatch_delay_us =
       static_cast<uint32_t>(std::max<int64_t>(0, start_ns - dispatch.header.send_ts_ns) / 1000);
+  if (call.children_running > 0) call.child_span_ns += now - call.child_since_ns;  // abandoned
+  done.trailer.child_wait_us =
+      static_cast<uint32_t>(std::min<int64_t>(call.child_span_ns / 1000, UINT32_MAX));
   if (call.measured) {
     int64_t off = OffCpuNs(now - start_ns, call.child_wait_ns, call.cpu_start, cpu_.Read());
     done.header.off_cpu_us = static_cast<uint32_t>(std::min<int64_t>(off / 1000, UINT32_MAX));
@@ -379,6 +405,7 @@ bool WorkerHost::SendToChannel(uint64_t channel, Message* msg) {
 nj_status WorkerHost::Invoke(nj_call* call, const char* name, const void* input, size_t size,
                              uint64_t* child_id) {
   if (name == nullptr || child_id == nullptr) return NJ_ERR_INVALID;
+  const int64_t invoke_start = MonotonicNowNs();
   uint32_t func_id = directory_.Lookup(name);
   if (func_id == 0) return NJ_ERR_NOT_FOUND;
   if (call->deadline_ns != 0 && MonotonicNowNs() >= call->deadline_ns) return NJ_ERR_TIMEOUT;
@@ -388,6 +415,12 @@ nj_status WorkerHost::Invoke(nj_call* call, const char* name, const void* input,
   msg.header.deadline_ns = call->deadline_ns;
   msg.header.worker_id = static_cast<uint16_t>(options_.worker_id);
   msg.header.reply_channel = options_.channel;
+  // The child belongs to this call's trace; its parent span is this call's (derived from
+  // parent_call_id, proto/trace.h).
+  if (call->trace != nullptr) {
+    std::memcpy(msg.trailer.trace_id, call->trace->trace_id, sizeof(msg.trailer.trace_id));
+    msg.trailer.trace_flags = call->trace->trace_flags;
+  }
   std::string_view in(static_cast<const char*>(input), input ? size : 0);
   // The engine moves it to a region if the callee runs in another runtime.
   if (!ipc::AttachPayload(root_, PayloadKind::kInput, in, &msg,
@@ -399,6 +432,7 @@ nj_status WorkerHost::Invoke(nj_call* call, const char* name, const void* input,
     return NJ_ERR_UNAVAILABLE;
   }
   call->children.emplace(msg.header.call_id, nj_call::Child{});
+  if (call->children_running++ == 0) call->child_since_ns = invoke_start;
   *child_id = msg.header.call_id;
   return NJ_OK;
 }
@@ -495,6 +529,7 @@ bool WorkerHost::ReadAndRoute(nj_call* call) {
   }
   auto payload = ipc::TakePayload(root_, PayloadKind::kOutput, msg, &arenas_);
   it->second.done = true;
+  if (--call->children_running == 0) call->child_span_ns += MonotonicNowNs() - call->child_since_ns;
   if (payload.ok()) {
     it->second.status = msg.call_status();
     it->second.output = std::move(*payload);

@@ -94,6 +94,11 @@ func (c *Call) Function() string { return c.c.slot.rt.function }
 // ID is the call's id (proto::CallId).
 func (c *Call) ID() uint64 { return c.c.h.callID }
 
+// TraceParent is the call's W3C traceparent, "00-<trace-id>-<span-id>-<flags>" (W3C Trace
+// Context §3.2), with this call's own span id as parent-id: send it to outside services so
+// their spans join the call's trace. Internal calls (Invoke) carry the trace already.
+func (c *Call) TraceParent() string { return traceparent(c.c.h.callID, &c.c.h.trace) }
+
 // State is what the InitFunc returned for this call's slot (nil without one).
 func (c *Call) State() any { return c.c.slot.state }
 

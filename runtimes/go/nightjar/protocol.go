@@ -33,7 +33,13 @@ type header struct {
 	sendTsNs, deadlineNs         int64
 	replyChannel                 uint64
 	dispatchDelayUs, offCPUUs    uint32
+	// The trailer (proto::MessageTrailer), read and written with full messages only.
+	trace       traceContext // trace id and flags
+	childWaitUs uint32       // kComplete: time in child calls
 }
+
+// traceContext is a trailer's trace id (16 bytes) and trace flags (1 byte).
+type traceContext [17]byte
 
 // Offsets of header fields, looked up by name in the generated table at start-up, where
 // each field's size and signedness is also checked against the Go type that holds it: a
@@ -74,8 +80,12 @@ func init() {
 		*w.off = f.offset
 		covered += f.size
 	}
-	if covered != headerSize || inlinePayloadSize != messageSize-headerSize {
+	if covered != headerSize || inlinePayloadSize != messageSize-headerSize-trailerSize {
 		panic("nightjar: generated header fields do not cover the header")
+	}
+	if traceIdOffset != trailerOffset || traceIdSize != 16 || traceFlagsOffset != trailerOffset+16 ||
+		childWaitUsOffset != trailerOffset+20 || trailerOffset+trailerSize != messageSize {
+		panic("nightjar: the generated trailer is not the one this runtime reads")
 	}
 	initClock()
 }
@@ -85,7 +95,7 @@ var le = binary.LittleEndian
 // decodeHeader reads the header at the start of msg (at least headerSize bytes).
 func decodeHeader(msg []byte) header {
 	_ = msg[headerSize-1]
-	return header{
+	h := header{
 		typ:             le.Uint16(msg[offType:]),
 		flags:           le.Uint16(msg[offFlags:]),
 		status:          le.Uint16(msg[offStatus:]),
@@ -100,6 +110,11 @@ func decodeHeader(msg []byte) header {
 		dispatchDelayUs: le.Uint32(msg[offDispatchDelayUs:]),
 		offCPUUs:        le.Uint32(msg[offOffCPUUs:]),
 	}
+	if len(msg) >= messageSize {
+		copy(h.trace[:], msg[traceIdOffset:traceFlagsOffset+1])
+		h.childWaitUs = le.Uint32(msg[childWaitUsOffset:])
+	}
+	return h
 }
 
 // encodeMessage returns one messageSize-byte message: h and an inline payload of at most
@@ -121,7 +136,29 @@ func encodeMessage(h *header, inline []byte) []byte {
 	le.PutUint32(msg[offDispatchDelayUs:], h.dispatchDelayUs)
 	le.PutUint32(msg[offOffCPUUs:], h.offCPUUs)
 	copy(msg[headerSize:], inline)
+	copy(msg[traceIdOffset:], h.trace[:])
+	le.PutUint32(msg[childWaitUsOffset:], h.childWaitUs)
 	return msg
+}
+
+// spanID is proto::SpanIdFor: splitmix64's finalizer of callID XOR the trace id's last 8
+// bytes (big-endian); 0 becomes 1.
+func spanID(callID uint64, t *traceContext) uint64 {
+	z := callID ^ binary.BigEndian.Uint64(t[8:16])
+	z += 0x9e3779b97f4a7c15
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	z ^= z >> 31
+	if z == 0 {
+		return 1
+	}
+	return z
+}
+
+// traceparent is the W3C traceparent (Trace Context §3.2) of call callID in trace t, with
+// the call's own span id as parent-id.
+func traceparent(callID uint64, t *traceContext) string {
+	return fmt.Sprintf("00-%x-%016x-%02x", t[:16], spanID(callID, t), t[16])
 }
 
 // stampAndEncode sets send_ts_ns to now, as ipc::WriteMessage does, and encodes.

@@ -307,7 +307,7 @@ func (s *slot) onComplete(h *header, msg []byte) {
 	if c != nil {
 		c.mu.Lock()
 		waiter = c.children[h.callID]
-		delete(c.children, h.callID)
+		c.removeChild(h.callID)
 		c.mu.Unlock()
 	}
 	if waiter == nil {
@@ -340,11 +340,26 @@ type callState struct {
 	start int64
 	timer *time.Timer
 
-	mu       sync.Mutex
-	done     bool
-	children map[uint64]chan invokeResult // invokes in flight, by call id
+	mu         sync.Mutex
+	done       bool
+	children   map[uint64]chan invokeResult // invokes in flight, by call id
+	childNs    int64                        // wall time with at least one child in flight
+	childSince int64                        // when the current run of children began
 	ctx      context.Context              // made on first use
 	cancel   context.CancelFunc
+}
+
+// removeChild forgets an invoke in flight; the time since the first of a run of children
+// began is counted when the last one ends (the union of their times, not the sum). c.mu
+// is held.
+func (c *callState) removeChild(callID uint64) {
+	if _, ok := c.children[callID]; !ok {
+		return
+	}
+	delete(c.children, callID)
+	if len(c.children) == 0 {
+		c.childNs += monotonicNs() - c.childSince
+	}
 }
 
 // newCall makes c the slot's current call; s.mu is held.
@@ -423,6 +438,10 @@ func (s *slot) finish(c *callState, status uint16, body []byte) {
 	}
 	c.done = true
 	children := c.children
+	if len(children) > 0 {
+		c.childNs += monotonicNs() - c.childSince
+	}
+	childNs := c.childNs
 	c.children = nil
 	cancel := c.cancel
 	if c.timer != nil {
@@ -448,7 +467,8 @@ func (s *slot) finish(c *callState, status uint16, body []byte) {
 	reply := header{typ: msgComplete, callID: h.callID, parentCallID: h.parentCallID,
 		workerID: s.workerID, status: status,
 		processingUs:    clampUs(now - c.start),
-		dispatchDelayUs: clampUs(c.start - h.sendTsNs)}
+		dispatchDelayUs: clampUs(c.start - h.sendTsNs),
+		childWaitUs:     clampUs(childNs)}
 	inline, err := rt.root.attachPayload(&reply, body, true)
 	if err != nil {
 		reply.status = statusInternalError
@@ -546,7 +566,7 @@ func (c *callState) invoke(ctx context.Context, name string, data []byte) ([]byt
 	}
 	callID := makeCallID(fid, s.workerID, s.counter.Add(1)-1)
 	req := header{typ: msgInvoke, callID: callID, parentCallID: c.h.callID, deadlineNs: deadline,
-		workerID: s.workerID, replyChannel: s.channel}
+		workerID: s.workerID, replyChannel: s.channel, trace: c.h.trace}
 	inline, err := rt.root.attachPayload(&req, data, false)
 	if err != nil {
 		return nil, newInvokeError(statusInternalError, "cannot write the call's input: "+err.Error(), nil)
@@ -563,6 +583,9 @@ func (c *callState) invoke(ctx context.Context, name string, data []byte) ([]byt
 	if c.children == nil {
 		c.children = map[uint64]chan invokeResult{}
 	}
+	if len(c.children) == 0 {
+		c.childSince = monotonicNs()
+	}
 	c.children[callID] = waiter
 	c.mu.Unlock()
 	s.write(stampAndEncode(&req, inline))
@@ -576,7 +599,7 @@ func (c *callState) invoke(ctx context.Context, name string, data []byte) ([]byt
 	case <-ctx.Done():
 		c.mu.Lock()
 		_, waiting := c.children[callID]
-		delete(c.children, callID)
+		c.removeChild(callID)
 		c.mu.Unlock()
 		if !waiting { // answered meanwhile
 			r := <-waiter

@@ -52,8 +52,13 @@ func TestWireLayout(t *testing.T) {
 	}
 	// Field values come as decimal strings, so 64-bit ones keep their precision.
 	var sample struct {
-		Fields map[string]string `json:"fields"`
-		Hex    string            `json:"hex"`
+		Fields  map[string]string `json:"fields"`
+		Trailer struct {
+			TraceID     string `json:"trace_id"`
+			TraceFlags  byte   `json:"trace_flags"`
+			ChildWaitUs uint32 `json:"child_wait_us"`
+		} `json:"trailer"`
+		Hex string `json:"hex"`
 	}
 	if err := json.Unmarshal(out, &sample); err != nil {
 		t.Fatalf("sample: %v", err)
@@ -79,6 +84,15 @@ func TestWireLayout(t *testing.T) {
 	if !bytes.Equal(reencoded[:headerSize], raw[:headerSize]) {
 		t.Errorf("Go encodes the sample header to other bytes than C++:\n go  %x\n c++ %x",
 			reencoded[:headerSize], raw[:headerSize])
+	}
+	traceID, _ := hex.DecodeString(sample.Trailer.TraceID)
+	if !bytes.Equal(h.trace[:16], traceID) || h.trace[16] != sample.Trailer.TraceFlags ||
+		h.childWaitUs != sample.Trailer.ChildWaitUs {
+		t.Errorf("trailer: Go reads %x/%d, C++ wrote %s/%d/%d", h.trace, h.childWaitUs,
+			sample.Trailer.TraceID, sample.Trailer.TraceFlags, sample.Trailer.ChildWaitUs)
+	}
+	if !bytes.Equal(reencoded[trailerOffset:], raw[trailerOffset:]) {
+		t.Errorf("Go encodes the sample trailer to other bytes than C++")
 	}
 	inline := h
 	inline.flags &^= flagPayloadInShm

@@ -8,7 +8,7 @@
 // README ("Writing a Node.js function") and docs/runtimes.md describe the contract.
 'use strict';
 
-const { W, monotonicNs } = require('./protocol');
+const { W, monotonicNs, traceparent } = require('./protocol');
 
 // An internal call that did not succeed. status: the call's status code (STATUS_* below,
 // the numbers of docs/protocol.md "Call statuses"); statusName: its name ("timeout",
@@ -35,6 +35,13 @@ class Context {
     this.function = slot.runtime.functionName;
     this.callId = call.header.call_id;
     this.state = slot.state;
+  }
+
+  // The call's W3C traceparent, "00-<trace-id>-<span-id>-<flags>" (W3C Trace Context §3.2),
+  // with this call's own span id as parent-id: send it to outside services so their spans
+  // join the call's trace. Internal calls (invoke) carry the trace already.
+  traceparent() {
+    return traceparent(this._call.trace, this.callId);
   }
 
   // Milliseconds left before the call's deadline (0 once passed); Infinity without one.

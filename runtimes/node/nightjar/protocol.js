@@ -44,10 +44,10 @@ function decodeHeader(buf, at = 0) {
 
 const monotonicNs = () => process.hrtime.bigint();  // CLOCK_MONOTONIC, as the engine's
 
-// One MESSAGE_SIZE-byte message: `fields` (missing ones are 0) and an inline payload of at
-// most INLINE_PAYLOAD_SIZE bytes (payload_size is set from it unless given). send_ts_ns is
-// stamped here, as ipc::WriteMessage does.
-function encode(fields, payload) {
+// One MESSAGE_SIZE-byte message: `fields` (missing ones are 0), an inline payload of at
+// most INLINE_PAYLOAD_SIZE bytes (payload_size is set from it unless given) and a trailer
+// (makeTrailer(); absent = zeros). send_ts_ns is stamped here, as ipc::WriteMessage does.
+function encode(fields, payload, trailer) {
   const buf = Buffer.alloc(W.MESSAGE_SIZE);
   for (const f of FIELDS) {
     if (fields[f.name] !== undefined) write(buf, f, fields[f.name]);
@@ -55,7 +55,47 @@ function encode(fields, payload) {
   if (fields.payload_size === undefined) buf.writeUInt32LE(payload ? payload.length : 0, OFFSET.payload_size);
   write(buf, FIELDS.find((f) => f.name === 'send_ts_ns'), monotonicNs());
   if (payload && payload.length) payload.copy(buf, W.HEADER_SIZE);
+  if (trailer) trailer.copy(buf, W.TRAILER_OFFSET);
   return buf;
+}
+
+// The trailer (proto::MessageTrailer): trace id, flags, 3 reserved bytes, child_wait_us.
+if (W.TRACE_ID_OFFSET !== W.TRAILER_OFFSET || W.TRACE_FLAGS_OFFSET !== W.TRAILER_OFFSET + 16 ||
+    W.CHILD_WAIT_US_OFFSET !== W.TRAILER_OFFSET + 20 || W.TRAILER_SIZE !== 24) {
+  throw new Error('generated trailer layout is not the one this module writes');
+}
+const NO_TRACE = Buffer.alloc(W.TRACE_ID_SIZE + 1);
+
+// The trace id and flags (17 bytes) in the trailer of the message at buf[at ..].
+function traceOf(buf, at = 0) {
+  return Buffer.from(buf.subarray(at + W.TRACE_ID_OFFSET, at + W.TRACE_FLAGS_OFFSET + 1));
+}
+
+// A trailer: `trace` as traceOf() returns it, and a completion's child wait in us.
+function makeTrailer(trace = NO_TRACE, childWaitUs = 0) {
+  const t = Buffer.alloc(W.TRAILER_SIZE);
+  trace.copy(t, 0, 0, W.TRACE_ID_SIZE + 1);
+  t.writeUInt32LE(Math.min(childWaitUs, 0xffffffff), W.CHILD_WAIT_US_OFFSET - W.TRAILER_OFFSET);
+  return t;
+}
+
+// proto::SpanIdFor: splitmix64's finalizer of callId XOR the trace id's last 8 bytes
+// (big-endian), as a BigInt; 0 becomes 1.
+function spanId(callId, traceId) {
+  const u = (x) => BigInt.asUintN(64, x);
+  let z = u((BigInt(callId) ^ traceId.readBigUInt64BE(8)) + 0x9e3779b97f4a7c15n);
+  z = u((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n);
+  z = u((z ^ (z >> 27n)) * 0x94d049bb133111ebn);
+  z ^= z >> 31n;
+  return z === 0n ? 1n : z;
+}
+
+// The W3C traceparent (Trace Context §3.2) of call `callId` in `trace` (traceOf()), with
+// the call's own span id as parent-id.
+function traceparent(trace, callId) {
+  const traceId = trace.subarray(0, W.TRACE_ID_SIZE);
+  const flags = trace[W.TRACE_ID_SIZE].toString(16).padStart(2, '0');
+  return `00-${traceId.toString('hex')}-${spanId(callId, traceId).toString(16).padStart(16, '0')}-${flags}`;
 }
 
 // proto::CallId::Make with method 0, as a BigInt.
@@ -131,4 +171,7 @@ class IpcRoot {
   }
 }
 
-module.exports = { W, FIELDS, decodeHeader, encode, makeCallId, monotonicNs, IpcRoot, ProtocolError };
+module.exports = {
+  W, FIELDS, decodeHeader, encode, makeCallId, monotonicNs, IpcRoot, ProtocolError,
+  NO_TRACE, traceOf, makeTrailer, spanId, traceparent,
+};

@@ -10,7 +10,9 @@
 const fs = require('fs');
 const net = require('net');
 const path = require('path');
-const { W, decodeHeader, encode, makeCallId, monotonicNs, IpcRoot, ProtocolError } = require('./protocol');
+const {
+  W, decodeHeader, encode, makeCallId, monotonicNs, IpcRoot, ProtocolError, NO_TRACE, traceOf, makeTrailer,
+} = require('./protocol');
 const { Context, InvokeError } = require('./api');
 
 const { O_RDWR, O_WRONLY, O_NONBLOCK } = fs.constants;
@@ -118,7 +120,7 @@ class Slot {
       if (h.flags & W.FLAG_PAYLOAD_IN_SHM) this.runtime.root.removePayload(h.call_id, true);
       return;
     }
-    call.children.delete(h.call_id);
+    this.childEnded(call, h.call_id);
     let output;
     try {
       output = this.runtime.root.takePayload(h, buf, at, true);
@@ -131,7 +133,8 @@ class Slot {
   }
 
   start(h, buf, at) {
-    const call = { header: h, startNs: monotonicNs(), children: new Map(), done: false, timer: null };
+    const call = { header: h, startNs: monotonicNs(), children: new Map(), done: false, timer: null,
+      trace: traceOf(buf, at), childNs: 0n, childSince: 0n };
     this.current = call;
     const deadline = h.deadline_ns;
     if (deadline !== 0n && call.startNs >= deadline) {
@@ -209,7 +212,9 @@ class Slot {
       inline = Buffer.from(`worker could not write the call's output: ${e.message}`).subarray(0, W.INLINE_PAYLOAD_SIZE);
       fields.payload_size = inline.length;
     }
-    const message = encode(fields, inline);
+    if (call.children.size) call.childNs += now - call.childSince;
+    const trailer = makeTrailer(NO_TRACE, Number(call.childNs / 1000n));
+    const message = encode(fields, inline, trailer);
     // Invokes still running are abandoned: their answers are dropped on arrival and their
     // promises rejected, so nothing waits forever.
     for (const child of call.children.values()) {
@@ -224,11 +229,18 @@ class Slot {
       fields.type = W.MSG_COMPLETE_NOTICE;
       fields.flags = (fields.flags || 0) & ~W.FLAG_PAYLOAD_IN_SHM;
       fields.payload_size = 0;
-      this.write(encode(fields));
+      this.write(encode(fields, undefined, trailer));
     } else {
       this.write(message);
     }
     if (!this.current && this.pending.length) this.start(...this.pending.shift());
+  }
+
+  // A child left call.children: the time since the first of a run of children started is
+  // added when the last ends.
+  childEnded(call, callId) {
+    call.children.delete(callId);
+    if (call.children.size === 0) call.childNs += monotonicNs() - call.childSince;
   }
 
   write(message) {
@@ -265,11 +277,13 @@ class Slot {
       return Promise.reject(new InvokeError(W.STATUS_INTERNAL_ERROR, `cannot write the call's input: ${e.message}`));
     }
     return new Promise((resolve, reject) => {
+      // Time in children is the union of their spans, not the sum.
+      if (call.children.size === 0) call.childSince = monotonicNs();
       call.children.set(callId, { resolve, reject });
       try {
-        fs.writeSync(this.outFd, encode(fields, inline));
+        fs.writeSync(this.outFd, encode(fields, inline, makeTrailer(call.trace)));
       } catch (e) {
-        call.children.delete(callId);
+        this.childEnded(call, callId);
         if (fields.flags & W.FLAG_PAYLOAD_IN_SHM) runtime.root.removePayload(callId, false);
         reject(new InvokeError(W.STATUS_UNAVAILABLE, `engine unreachable: ${e.message}`));
       }

@@ -45,6 +45,14 @@ if (!new P.IpcRoot('/x').takePayload(inline, raw, 0, false).equals(raw.subarray(
   failures.push('inline payload is not read from where C++ put it');
 }
 
+const t = sample.trailer;
+const trace = Buffer.concat([Buffer.from(t.trace_id, 'hex'), Buffer.from([t.trace_flags])]);
+if (!P.traceOf(raw).equals(trace)) failures.push('trailer: Node reads another trace id or flags than C++ wrote');
+if (raw.readUInt32LE(W.CHILD_WAIT_US_OFFSET) !== t.child_wait_us) failures.push('trailer: child_wait_us is not where C++ put it');
+if (!P.makeTrailer(trace, t.child_wait_us).equals(raw.subarray(W.TRAILER_OFFSET))) {
+  failures.push('trailer: Node encodes the sample trailer to other bytes than C++');
+}
+
 for (const f of failures) console.error(`wire layout drift: ${f}`);
 if (!failures.length) console.log(`wire layout: Node matches C++ (${W.HEADER_FIELDS.length} header fields, ${W.MESSAGE_SIZE}-byte messages)`);
 process.exit(failures.length ? 1 : 0);

@@ -45,6 +45,12 @@ class Context:
         self.call_id = call.header[P.H_CALL_ID]
         self.state = slot.state
 
+    def traceparent(self):
+        """The call's W3C traceparent, "00-<trace-id>-<span-id>-<flags>" (W3C Trace Context
+        §3.2), with this call's own span id as parent-id: send it to outside services so
+        their spans join the call's trace. Internal calls (invoke) carry the trace already."""
+        return P.traceparent(self._call.trace, self.call_id)
+
     def remaining(self):
         """Seconds left before the call's deadline (0.0 once passed); math.inf without one."""
         deadline = self._call.header[P.H_DEADLINE_NS]

@@ -36,6 +36,16 @@ _ZEROS = [0] * len(W.HEADER_FIELDS)
 _PADDING = bytes(W.MESSAGE_SIZE)
 _EMPTY_PADDING = _PADDING[W.HEADER_SIZE:]  # what follows a header with no inline payload
 
+# The trailer (proto::MessageTrailer): trace id (16 bytes), trace flags, 3 reserved bytes,
+# child_wait_us. The asserts tie this format to the generated offsets.
+TRAILER = struct.Struct("<16sB3xI")
+assert TRAILER.size == W.TRAILER_SIZE, "trailer format disagrees with its size"
+assert W.TRACE_ID_OFFSET == W.TRAILER_OFFSET and W.TRACE_ID_SIZE == 16
+assert W.TRACE_FLAGS_OFFSET == W.TRAILER_OFFSET + 16
+assert W.CHILD_WAIT_US_OFFSET == W.TRAILER_OFFSET + 20
+NO_TRACE = bytes(W.TRACE_ID_SIZE + 1)
+_MASK64 = (1 << 64) - 1
+
 
 class ProtocolError(Exception):
     """A message or payload region that does not match the protocol."""
@@ -47,14 +57,47 @@ def header():
     return _ZEROS.copy()
 
 
-def pack(values, payload=b""):
+def pack(values, payload=b"", trailer=None):
     """Returns one MESSAGE_SIZE-byte message: header list `values` (payload_size and flags
     as the caller set them) followed by `payload` (at most INLINE_PAYLOAD_SIZE bytes, sent
-    inline). send_ts_ns is stamped here (CLOCK_MONOTONIC, as in ipc::WriteMessage)."""
+    inline) and `trailer` (TRAILER_SIZE bytes from trailer(); None = all zero). send_ts_ns
+    is stamped here (CLOCK_MONOTONIC, as in ipc::WriteMessage)."""
     values[H_SEND_TS_NS] = monotonic_ns()
+    if trailer is not None:
+        return (HEADER.pack(*values) + payload +
+                _PADDING[W.HEADER_SIZE + len(payload):W.TRAILER_OFFSET] + trailer)
     if payload:
         return HEADER.pack(*values) + payload + _PADDING[W.HEADER_SIZE + len(payload):]
     return HEADER.pack(*values) + _EMPTY_PADDING
+
+
+def trace_of(message, offset=0):
+    """The trace id and flags (17 bytes) in the trailer of the message at message[offset:]."""
+    start = offset + W.TRACE_ID_OFFSET
+    return bytes(message[start:start + W.TRACE_ID_SIZE + 1])
+
+
+def trailer(trace=NO_TRACE, child_wait_us=0):
+    """A trailer: `trace` as trace_of() returns it, and a completion's child wait (us)."""
+    return TRAILER.pack(trace[:W.TRACE_ID_SIZE], trace[W.TRACE_ID_SIZE],
+                        min(child_wait_us, 0xFFFFFFFF))
+
+
+def span_id(call_id, trace_id):
+    """proto::SpanIdFor: the span id of call `call_id` in the trace `trace_id` (16 bytes):
+    splitmix64's finalizer of call_id XOR the trace id's last 8 bytes (big-endian)."""
+    z = ((call_id ^ int.from_bytes(trace_id[8:16], "big")) + 0x9E3779B97F4A7C15) & _MASK64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
+    z ^= z >> 31
+    return z or 1
+
+
+def traceparent(trace, call_id):
+    """The W3C traceparent of call `call_id` in `trace` (trace_of()): its own span id as
+    parent-id (W3C Trace Context §3.2)."""
+    trace_id = trace[:W.TRACE_ID_SIZE]
+    return f"00-{trace_id.hex()}-{span_id(call_id, trace_id):016x}-{trace[W.TRACE_ID_SIZE]:02x}"
 
 
 def encode(fields, payload=b""):

@@ -34,7 +34,7 @@ class Call:
     """A DISPATCH being run: its header, input and the task or coroutine running it."""
 
     __slots__ = ("header", "message", "offset", "start_ns", "task", "deadline_timer", "timed_out",
-                 "children")
+                 "children", "trace", "child_ns", "child_since")
 
     def __init__(self, header, message, offset):
         self.header = header
@@ -45,6 +45,9 @@ class Call:
         self.deadline_timer = None
         self.timed_out = False
         self.children = {}  # call id -> Future of (status, output) for this call's invokes
+        self.trace = P.trace_of(message, offset)  # trace id + flags, passed to every invoke
+        self.child_ns = 0  # wall time with at least one child outstanding
+        self.child_since = 0
 
 
 class Slot:
@@ -198,7 +201,11 @@ class Slot:
             inline = runtime.root.attach_payload(
                 values, f"worker could not write the call's output: {e}".encode()[:W.INLINE_PAYLOAD_SIZE],
                 True)
-        message = P.pack(values, inline)
+        if call.children:  # abandoned children count up to now
+            call.child_ns += now - call.child_since
+        # None (a zero trailer, pack's fast path) for the common call without children.
+        trailer = P.trailer(P.NO_TRACE, call.child_ns // 1000) if call.child_ns else None
+        message = P.pack(values, inline, trailer)
         # Children still running are abandoned; their answers are dropped on arrival, and a
         # task the handler left awaiting one is cancelled rather than left waiting forever.
         for future in call.children.values():
@@ -210,7 +217,7 @@ class Slot:
             values[P.H_TYPE] = W.MSG_COMPLETE_NOTICE
             values[P.H_FLAGS] &= ~W.FLAG_PAYLOAD_IN_SHM
             values[P.H_PAYLOAD_SIZE] = 0
-            self.write(P.pack(values))
+            self.write(P.pack(values, b"", trailer))
         else:
             self.write(message)
         if self.pending and not self.closed:
@@ -251,10 +258,12 @@ class Slot:
             raise InvokeError(W.STATUS_INTERNAL_ERROR, f"cannot write the call's input: {e}")
         future = runtime.loop.create_future()
         children = call.children
+        if not children:
+            call.child_since = P.monotonic_ns()  # union of the children's times, not the sum
         children[call_id] = future
         try:
             try:
-                os.write(self.out_fd, P.pack(values, inline))
+                os.write(self.out_fd, P.pack(values, inline, P.trailer(call.trace)))
             except OSError as e:
                 if values[P.H_FLAGS] & W.FLAG_PAYLOAD_IN_SHM:
                     runtime.root.remove_payload(call_id, False)
@@ -262,6 +271,8 @@ class Slot:
             status, output = await future
         finally:
             del children[call_id]
+            if not children:
+                call.child_ns += P.monotonic_ns() - call.child_since
         if status != W.STATUS_OK:
             raise InvokeError(status, output.decode("utf-8", "replace"))
         return output

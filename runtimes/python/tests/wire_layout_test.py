@@ -52,6 +52,18 @@ def main(generator, runtime_dir):
             raw, 0, False) != payload:
         failures.append("inline payload is not read from where C++ put it")
 
+    t = sample["trailer"]
+    trace_id = bytes.fromhex(t["trace_id"])
+    if P.trace_of(raw) != trace_id + bytes([t["trace_flags"]]):
+        failures.append("trailer: Python reads another trace id or flags than C++ wrote")
+    if P.TRAILER.unpack_from(raw, W.TRAILER_OFFSET) != (trace_id, t["trace_flags"],
+                                                       t["child_wait_us"]):
+        failures.append("trailer: Python decodes other values than C++ wrote")
+    if P.trailer(trace_id + bytes([t["trace_flags"]]), t["child_wait_us"]) != raw[W.TRAILER_OFFSET:]:
+        failures.append("trailer: Python encodes the sample trailer to other bytes than C++")
+    if len(P.pack(P.header(), b"x" * 10, P.trailer())) != W.MESSAGE_SIZE:
+        failures.append("pack() with a trailer is not one message long")
+
     for failure in failures:
         print("wire layout drift:", failure, file=sys.stderr)
     if not failures:

@@ -95,3 +95,15 @@ module.exports.grpcService = (ctx, input) => {
   const path = input.subarray(0, nl).toString();
   return Buffer.concat([Buffer.from(path.slice(path.lastIndexOf('/') + 1) + ':'), input.subarray(nl + 1)]);
 };
+
+// "<f1>/<f2>/...": this call's traceparent, then (one per line) what calling f1 with
+// "<f2>/..." returned; "" -> the traceparent alone (tests/test_tracing.py).
+module.exports.traceparent = async (ctx, input) => {
+  const own = ctx.traceparent();
+  const text = input.toString();
+  if (!text) return own;
+  const slash = text.indexOf('/');
+  const first = slash < 0 ? text : text.slice(0, slash);
+  const rest = slash < 0 ? '' : text.slice(slash + 1);
+  return Buffer.concat([Buffer.from(`${own}\n`), await ctx.invoke(first, rest)]);
+};

@@ -191,3 +191,13 @@ def grpc_service(ctx, data):
     """A gRPC service in Python (tests/test_grpc.py): answers "<method>:<message>"."""
     path, _, message = data.partition(b"\n")
     return path.rpartition(b"/")[2] + b":" + message
+
+
+async def traceparent(ctx, data):
+    """"<f1>/<f2>/...": this call's traceparent, then (one per line) what calling f1 with
+    "<f2>/..." returned; "" -> the traceparent alone (tests/test_tracing.py)."""
+    own = ctx.traceparent().encode()
+    if not data:
+        return own
+    first, _, rest = data.partition(b"/")
+    return own + b"\n" + await ctx.invoke(first.decode(), rest)

@@ -181,6 +181,19 @@ func handle(call *nightjar.Call, input []byte) ([]byte, error) {
 	case "big":
 		n, _ := strconv.Atoi(text)
 		return []byte(strings.Repeat("b", n)), nil
+	case "traceparent":
+		// "<f1>/<f2>/...": this call's traceparent, then what calling f1 with "<f2>/..."
+		// returned; "" -> the traceparent alone (tests/test_tracing.py).
+		own := call.TraceParent()
+		if len(input) == 0 {
+			return []byte(own), nil
+		}
+		first, rest, _ := strings.Cut(string(input), "/")
+		out, err := call.Invoke(first, []byte(rest))
+		if err != nil {
+			return nil, err
+		}
+		return append([]byte(own+"\n"), out...), nil
 	case "whoami":
 		return []byte(fmt.Sprintf("%s:%d", name, os.Getpid())), nil
 	}
