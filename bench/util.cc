@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -75,6 +76,31 @@ std::string ReadWholeFile(const std::string& path) {
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+Result<double> ParseH2loadRate(const std::string& text) {
+  // "finished in 1.23s, 45678.90 req/s, ..." and "requests: N total, N started, N done,
+  // N succeeded, M failed, ...".
+  const size_t f = text.find("finished in ");
+  const size_t comma = f == std::string::npos ? f : text.find(", ", f);
+  if (comma == std::string::npos) {
+    return Internal("cannot read h2load's output: " + text.substr(0, 500));
+  }
+  const size_t failed = text.find(" failed");
+  if (failed != std::string::npos) {
+    const size_t start = text.rfind(' ', failed - 1);
+    if (std::atol(text.c_str() + start + 1) != 0) return Internal("h2load: requests failed");
+  }
+  return std::atof(text.c_str() + comma + 2);
+}
+
+bool OnPath(const std::string& tool) {
+  const char* path = std::getenv("PATH");
+  std::stringstream dirs(path != nullptr ? path : "/usr/bin");
+  for (std::string dir; std::getline(dirs, dir, ':');) {
+    if (::access((dir + "/" + tool).c_str(), X_OK) == 0) return true;
+  }
+  return false;
 }
 
 }  // namespace nightjar::bench

@@ -24,4 +24,12 @@ Status RunProcess(const std::vector<std::string>& argv, const std::string& log_p
 // Whole file contents ("" when unreadable).
 std::string ReadWholeFile(const std::string& path);
 
+// Whether `tool` is an executable file in a directory of $PATH.
+bool OnPath(const std::string& tool);
+
+// The request rate of an h2load run (req/s) from its stdout (`text`): the "finished in 1.2s,
+// 45678.90 req/s, ..." line. Fails when that line is missing or any request failed
+// ("requests: ... N failed").
+Result<double> ParseH2loadRate(const std::string& text);
+
 }  // namespace nightjar::bench
