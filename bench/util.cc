@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -17,6 +18,17 @@
 #include "base/clock.h"
 
 namespace nightjar::bench {
+
+namespace {
+
+std::string FirstLine(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+}  // namespace
 
 Status RecordSamples(std::string_view bytes, Histogram* h) {
   if (bytes.size() % 4 != 0) {
@@ -101,6 +113,32 @@ bool OnPath(const std::string& tool) {
     if (::access((dir + "/" + tool).c_str(), X_OK) == 0) return true;
   }
   return false;
+}
+
+std::string SourceCommit(const std::string& source_dir) {
+  std::string git = source_dir + "/.git";
+  std::string common = git;
+  if (std::filesystem::is_regular_file(git)) {
+    const std::string line = FirstLine(git);
+    if (line.rfind("gitdir: ", 0) != 0) return "unknown";
+    git = line.substr(8);
+    if (!git.empty() && git.front() != '/') git = source_dir + "/" + git;
+    const std::string rel = FirstLine(git + "/commondir");
+    common = rel.empty() ? git : (rel.front() == '/' ? rel : git + "/" + rel);
+  }
+  std::string head = FirstLine(git + "/HEAD");
+  if (head.rfind("ref: ", 0) != 0) return head.empty() ? "unknown" : head.substr(0, 12);
+  const std::string ref = head.substr(5);
+  std::string sha = FirstLine(git + "/" + ref);
+  if (sha.empty()) sha = FirstLine(common + "/" + ref);
+  if (sha.empty()) {
+    std::ifstream packed(common + "/packed-refs");
+    for (std::string line; std::getline(packed, line);) {
+      if (line.size() > 41 && line.substr(41) == ref) sha = line.substr(0, 40);
+    }
+  }
+  const std::string branch = ref.substr(ref.rfind('/') + 1);
+  return sha.empty() ? "unknown" : sha.substr(0, 12) + " (" + branch + ")";
 }
 
 }  // namespace nightjar::bench

@@ -24,6 +24,11 @@ Status RunProcess(const std::vector<std::string>& argv, const std::string& log_p
 // Whole file contents ("" when unreadable).
 std::string ReadWholeFile(const std::string& path);
 
+// The commit of the source tree at `source_dir`, "<12 hex> (<branch>)", read from .git
+// without running git ("unknown" outside a checkout). In a linked worktree .git is a file
+// naming the worktree's git directory, whose `commondir` holds the shared refs.
+std::string SourceCommit(const std::string& source_dir);
+
 // Whether `tool` is an executable file in a directory of $PATH.
 bool OnPath(const std::string& tool);
 
