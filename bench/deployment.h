@@ -41,6 +41,8 @@ struct DeploymentSpec {
   int64_t max_queue = 0;  // 0 = default
   // More `engine:` keys, written as given (e.g. {"prefetch_max_us", "0"}).
   std::vector<std::pair<std::string, std::string>> engine_keys;
+  // More `gateway:` keys, written as given (e.g. {"server_timing", "false"}).
+  std::vector<std::pair<std::string, std::string>> gateway_keys;
   std::vector<FunctionSpec> functions;
 };
 

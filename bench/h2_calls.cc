@@ -23,15 +23,6 @@ namespace nightjar::bench {
 
 namespace {
 
-bool OnPath(const std::string& tool) {
-  const char* path = std::getenv("PATH");
-  std::stringstream dirs(path != nullptr ? path : "/usr/bin");
-  for (std::string dir; std::getline(dirs, dir, ':');) {
-    if (::access((dir + "/" + tool).c_str(), X_OK) == 0) return true;
-  }
-  return false;
-}
-
 // h2load's --log-file: "<start time>\t<status>\t<duration in us>" per request. Fails when a
 // request did not get 200.
 Status RecordH2loadLog(const std::string& path, Histogram* h) {
@@ -57,7 +48,7 @@ Status MeasureH2load(BenchContext& ctx, Deployment& d, bool h1, const std::strin
   ::unlink(log.c_str());
   const size_t n = ctx.Count(20000, 3000);
   std::vector<std::string> argv = {"h2load", "-n", std::to_string(n), "-c", "1", "-m", "1",
-                                   "-d", body, "--log-file", log};
+                                   "-d",     body, "--log-file",      log};
   if (h1) argv.push_back("--h1");
   argv.push_back("http://" + d.host() + ":" + std::to_string(d.port()) + "/function/nop");
   // A warm-up run first (connections, workers, caches), then the measured one.
@@ -78,39 +69,26 @@ Status MeasureH2Rate(BenchContext& ctx, Deployment& d) {
   const std::string body = dir + "/h2load_body";
   const std::string out = dir + "/h2load_rate.out";
   ::unlink(out.c_str());
-  NJ_RETURN_IF_ERROR(RunProcess({"h2load", "-n", std::to_string(ctx.Count(200000, 20000)), "-c",
-                                 "4", "-m", "16", "-d", body,
-                                 "http://" + d.host() + ":" + std::to_string(d.port()) +
-                                     "/function/nop"},
-                                out, 300));
-  // "finished in 1.23s, 45678.90 req/s, ..." and "requests: N total, N started, N done,
-  // N succeeded, M failed, ...".
-  const std::string text = ReadWholeFile(out);
-  const size_t f = text.find("finished in ");
-  const size_t comma = text.find(", ", f);
-  const size_t failed = text.find(" failed");
-  if (f == std::string::npos || comma == std::string::npos) {
-    return Internal("cannot read h2load's output: " + text.substr(0, 500));
-  }
-  const double rate = std::atof(text.c_str() + comma + 2);
-  if (failed != std::string::npos) {
-    const size_t start = text.rfind(' ', failed - 1);
-    if (std::atol(text.c_str() + start + 1) != 0) return Internal("h2load: requests failed");
-  }
-  ctx.results().AddValue("external.nop.h2.max_rate", "calls/s", rate,
+  NJ_RETURN_IF_ERROR(RunProcess(
+      {"h2load", "-n", std::to_string(ctx.Count(200000, 20000)), "-c", "4", "-m", "16", "-d", body,
+       "http://" + d.host() + ":" + std::to_string(d.port()) + "/function/nop"},
+      out, 300));
+  auto rate = ParseH2loadRate(ReadWholeFile(out));
+  if (!rate.ok()) return rate.status();
+  ctx.results().AddValue("external.nop.h2.max_rate", "calls/s", *rate,
                          {{"connections", 4}, {"streams_per_connection", 16}});
-  ctx.Log("external.nop.h2.max_rate: " + std::to_string(static_cast<int64_t>(rate)) + "/s");
+  ctx.Log("external.nop.h2.max_rate: " + std::to_string(static_cast<int64_t>(*rate)) + "/s");
   return Status::Ok();
 }
 
 Status MeasureGrpc(BenchContext& ctx, Deployment& d) {
   const std::string dir = ctx.options().work_dir;
   const std::string out = dir + "/grpc_gateway_samples.bin";
-  NJ_RETURN_IF_ERROR(RunProcess(
-      {ctx.options().grpc_bin, "--connect", d.host() + ":" + std::to_string(d.port()), "--out",
-       out, "--warmup", std::to_string(ctx.Count(5000, 1000)), "--samples",
-       std::to_string(ctx.Count(20000, 3000)), "--bytes", "0"},
-      dir + "/grpc_gateway.log", 300));
+  NJ_RETURN_IF_ERROR(
+      RunProcess({ctx.options().grpc_bin, "--connect", d.host() + ":" + std::to_string(d.port()),
+                  "--out", out, "--warmup", std::to_string(ctx.Count(5000, 1000)), "--samples",
+                  std::to_string(ctx.Count(20000, 3000)), "--bytes", "0"},
+                 dir + "/grpc_gateway.log", 300));
   Histogram h;
   NJ_RETURN_IF_ERROR(RecordSamples(ReadWholeFile(out), &h));
   if (h.count() == 0) return Internal("nightjar_bench_grpc wrote no samples");

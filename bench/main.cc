@@ -23,6 +23,7 @@
 #include "plots.h"
 #include "report.h"
 #include "scenario.h"
+#include "util.h"
 
 namespace nightjar::bench {
 namespace {
@@ -31,42 +32,6 @@ std::string SelfDir() {
   std::error_code ec;
   auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
   return ec ? "." : p.parent_path().string();
-}
-
-std::string FirstLine(const std::string& path) {
-  std::ifstream in(path);
-  std::string line;
-  std::getline(in, line);
-  return line;
-}
-
-// The commit of the source tree, read from .git without running git ("unknown" outside a
-// checkout). In a linked worktree .git is a file naming the worktree's git directory,
-// whose `commondir` holds the shared refs.
-std::string GitCommit(const std::string& source_dir) {
-  std::string git = source_dir + "/.git";
-  std::string common = git;
-  if (std::filesystem::is_regular_file(git)) {
-    const std::string line = FirstLine(git);
-    if (line.rfind("gitdir: ", 0) != 0) return "unknown";
-    git = line.substr(8);
-    if (!git.empty() && git.front() != '/') git = source_dir + "/" + git;
-    const std::string rel = FirstLine(git + "/commondir");
-    common = rel.empty() ? git : (rel.front() == '/' ? rel : git + "/" + rel);
-  }
-  std::string head = FirstLine(git + "/HEAD");
-  if (head.rfind("ref: ", 0) != 0) return head.empty() ? "unknown" : head.substr(0, 12);
-  const std::string ref = head.substr(5);
-  std::string sha = FirstLine(git + "/" + ref);
-  if (sha.empty()) sha = FirstLine(common + "/" + ref);
-  if (sha.empty()) {
-    std::ifstream packed(common + "/packed-refs");
-    for (std::string line; std::getline(packed, line);) {
-      if (line.size() > 41 && line.substr(41) == ref) sha = line.substr(0, 40);
-    }
-  }
-  const std::string branch = ref.substr(ref.rfind('/') + 1);
-  return sha.empty() ? "unknown" : sha.substr(0, 12) + " (" + branch + ")";
 }
 
 std::string Machine() {
@@ -161,7 +126,7 @@ int Main(int argc, char** argv) {
   }
 
   const std::string mode = o.quick ? "quick" : "full";
-  const std::string git = GitCommit(NIGHTJAR_SOURCE_DIR);
+  const std::string git = SourceCommit(NIGHTJAR_SOURCE_DIR);
   const std::string machine = Machine();
   const auto t0 = std::chrono::steady_clock::now();
   BenchContext ctx(o);

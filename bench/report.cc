@@ -1,5 +1,5 @@
 // Report table and target ratios (see report.h). The targets come from GitHub issues #4,
-// #8, #9 and #12 and DESIGN.md §1; they are reported, never asserted.
+// #8, #9, #12 and #15 and DESIGN.md §1; they are reported, never asserted.
 #include "report.h"
 
 #include <cmath>
@@ -117,6 +117,19 @@ const std::vector<Target>& Targets() {
        [](const Results& r, bool* ok) {
          return Get(r, "internal.nop.go", &Measurement::p50, ok) /
                 Get(r, "internal.nop", &Measurement::p50, ok);
+       }},
+      // Issue #15: metrics and the per-call breakdown on cost at most 3% against off.
+      {"ratio.obs_internal_p50_on_over_off", "internal nop p50: observability on / off", "x", true,
+       1.03,
+       [](const Results& r, bool* ok) {
+         return Get(r, "obs.internal.nop.on", &Measurement::p50, ok) /
+                Get(r, "obs.internal.nop.off", &Measurement::p50, ok);
+       }},
+      {"ratio.obs_external_rate_on_over_off", "external nop calls/s: observability on / off", "x",
+       false, 0.97,
+       [](const Results& r, bool* ok) {
+         return Get(r, "obs.external.nop.rate.on", &Measurement::value, ok) /
+                Get(r, "obs.external.nop.rate.off", &Measurement::value, ok);
        }},
       // Issue #8: managed concurrency must win bursts and cost almost nothing when steady.
       {"ratio.burst_managed_p99_over_unmanaged", "burst: managed p99 / unmanaged p99", "x", true,

@@ -84,6 +84,7 @@ class BenchContext {
   X("node", RunNode, "Node.js nop: internal both ways, external, one process's rate")       \
   X("go", RunGo, "Go nop: internal both ways, external, one process's rate")                \
   X("h2", RunH2, "nop over HTTP/2 and gRPC through the gateway vs HTTP/1.1; h2load rate")    \
+  X("observability", RunObservability, "metrics, Server-Timing on vs off: nop latency, rate") \
   X("container", RunContainer, "nop in an OCI container: internal, external, start time")   \
   X("external", RunExternal, "external HTTP calls: sequential, open-loop sweep, CPU, rate") \
   X("burst", RunBurst, "managed vs unmanaged concurrency under bursty open-loop load")      \

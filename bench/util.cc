@@ -8,7 +8,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -16,6 +18,17 @@
 #include "base/clock.h"
 
 namespace nightjar::bench {
+
+namespace {
+
+std::string FirstLine(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+}  // namespace
 
 Status RecordSamples(std::string_view bytes, Histogram* h) {
   if (bytes.size() % 4 != 0) {
@@ -75,6 +88,57 @@ std::string ReadWholeFile(const std::string& path) {
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+Result<double> ParseH2loadRate(const std::string& text) {
+  // "finished in 1.23s, 45678.90 req/s, ..." and "requests: N total, N started, N done,
+  // N succeeded, M failed, ...".
+  const size_t f = text.find("finished in ");
+  const size_t comma = f == std::string::npos ? f : text.find(", ", f);
+  if (comma == std::string::npos) {
+    return Internal("cannot read h2load's output: " + text.substr(0, 500));
+  }
+  const size_t failed = text.find(" failed");
+  if (failed != std::string::npos) {
+    const size_t start = text.rfind(' ', failed - 1);
+    if (std::atol(text.c_str() + start + 1) != 0) return Internal("h2load: requests failed");
+  }
+  return std::atof(text.c_str() + comma + 2);
+}
+
+bool OnPath(const std::string& tool) {
+  const char* path = std::getenv("PATH");
+  std::stringstream dirs(path != nullptr ? path : "/usr/bin");
+  for (std::string dir; std::getline(dirs, dir, ':');) {
+    if (::access((dir + "/" + tool).c_str(), X_OK) == 0) return true;
+  }
+  return false;
+}
+
+std::string SourceCommit(const std::string& source_dir) {
+  std::string git = source_dir + "/.git";
+  std::string common = git;
+  if (std::filesystem::is_regular_file(git)) {
+    const std::string line = FirstLine(git);
+    if (line.rfind("gitdir: ", 0) != 0) return "unknown";
+    git = line.substr(8);
+    if (!git.empty() && git.front() != '/') git = source_dir + "/" + git;
+    const std::string rel = FirstLine(git + "/commondir");
+    common = rel.empty() ? git : (rel.front() == '/' ? rel : git + "/" + rel);
+  }
+  std::string head = FirstLine(git + "/HEAD");
+  if (head.rfind("ref: ", 0) != 0) return head.empty() ? "unknown" : head.substr(0, 12);
+  const std::string ref = head.substr(5);
+  std::string sha = FirstLine(git + "/" + ref);
+  if (sha.empty()) sha = FirstLine(common + "/" + ref);
+  if (sha.empty()) {
+    std::ifstream packed(common + "/packed-refs");
+    for (std::string line; std::getline(packed, line);) {
+      if (line.size() > 41 && line.substr(41) == ref) sha = line.substr(0, 40);
+    }
+  }
+  const std::string branch = ref.substr(ref.rfind('/') + 1);
+  return sha.empty() ? "unknown" : sha.substr(0, 12) + " (" + branch + ")";
 }
 
 }  // namespace nightjar::bench

@@ -24,4 +24,17 @@ Status RunProcess(const std::vector<std::string>& argv, const std::string& log_p
 // Whole file contents ("" when unreadable).
 std::string ReadWholeFile(const std::string& path);
 
+// The commit of the source tree at `source_dir`, "<12 hex> (<branch>)", read from .git
+// without running git ("unknown" outside a checkout). In a linked worktree .git is a file
+// naming the worktree's git directory, whose `commondir` holds the shared refs.
+std::string SourceCommit(const std::string& source_dir);
+
+// Whether `tool` is an executable file in a directory of $PATH.
+bool OnPath(const std::string& tool);
+
+// The request rate of an h2load run (req/s) from its stdout (`text`): the "finished in 1.2s,
+// 45678.90 req/s, ..." line. Fails when that line is missing or any request failed
+// ("requests: ... N failed").
+Result<double> ParseH2loadRate(const std::string& text);
+
 }  // namespace nightjar::bench

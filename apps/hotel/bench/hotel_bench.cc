@@ -50,7 +50,7 @@ constexpr double kSloP99Us = 20'000;
 struct Options {
   bool quick = false;
   bool keep_work = false;  // --work given: leave the logs there
-  std::string out_dir, nightjar_bin, app_dir, work_dir, source_dir;
+  std::string out_dir, nightjar_bin, app_dir, work_dir;
 };
 
 // The request mix of DeathStarBench's mixed workload: 60% search, 39% recommend,
@@ -100,10 +100,9 @@ std::vector<std::string> RequestMix() {
       std::string name, password;
       user(&name, &password);
       const int in = between(9, 23);
-      bodies.push_back("/reservation?inDate=" + date(in) + "&outDate=" +
-                       date(in + between(1, 5)) + "&hotelId=" + std::to_string(between(1, 80)) +
-                       "&customerName=" + name + "&username=" + name + "&password=" + password +
-                       "&number=1");
+      bodies.push_back("/reservation?inDate=" + date(in) + "&outDate=" + date(in + between(1, 5)) +
+                       "&hotelId=" + std::to_string(between(1, 80)) + "&customerName=" + name +
+                       "&username=" + name + "&password=" + password + "&number=1");
     }
   }
   return bodies;
@@ -239,8 +238,7 @@ class Sweep {
     results->AddValue("app.hotel.slo_p99_us", "us", kSloP99Us);
     for (const auto& [arm, rate] : max_rate) {
       results->AddValue("app.hotel." + arm + ".max_rate", "requests/s", rate);
-      results->AddValue("app.hotel." + arm + ".max_throughput", "requests/s",
-                        max_throughput[arm]);
+      results->AddValue("app.hotel." + arm + ".max_throughput", "requests/s", max_throughput[arm]);
     }
     // The highest rate both arms sustain (else the lower of the two max rates).
     double common = std::min(max_rate["nightjar"], max_rate["rpc"]);
@@ -344,10 +342,11 @@ int Main(const Options& o) {
   sweep.Report(&results);
   for (const auto& m : results.all()) {
     if (m.is_latency()) {
-      std::printf("%-36s p50 %8.0f  p99 %8.0f  p99.9 %8.0f us  (%.0f/s achieved, %.0f CPU-us/req)\n",
-                  m.name.c_str(), m.p50, m.p99, m.p999,
-                  m.extra.count("achieved_rate") ? m.extra.at("achieved_rate") : 0.0,
-                  m.extra.count("cpu_us_per_request") ? m.extra.at("cpu_us_per_request") : 0.0);
+      std::printf(
+          "%-36s p50 %8.0f  p99 %8.0f  p99.9 %8.0f us  (%.0f/s achieved, %.0f CPU-us/req)\n",
+          m.name.c_str(), m.p50, m.p99, m.p999,
+          m.extra.count("achieved_rate") ? m.extra.at("achieved_rate") : 0.0,
+          m.extra.count("cpu_us_per_request") ? m.extra.at("cpu_us_per_request") : 0.0);
     } else {
       std::printf("%-36s %g %s\n", m.name.c_str(), m.value, m.unit.c_str());
     }
@@ -355,8 +354,8 @@ int Main(const Options& o) {
   char host[256] = "unknown";
   ::gethostname(host, sizeof host - 1);
   const std::string machine = std::to_string(::sysconf(_SC_NPROCESSORS_ONLN)) + " CPUs, " + host;
-  if (auto st = results.WriteJson(o.out_dir + "/latest.json", "", machine,
-                                  o.quick ? "quick" : "full");
+  if (auto st = results.WriteJson(o.out_dir + "/latest.json", nb::SourceCommit(NIGHTJAR_SOURCE_DIR),
+                                  machine, o.quick ? "quick" : "full");
       !st.ok()) {
     std::cerr << "hotel_bench: " << st.message() << "\n";
     return 1;
