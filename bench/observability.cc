@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
 
 #include "call_drivers.h"
 #include "scenario.h"
@@ -45,9 +46,11 @@ DeploymentSpec ArmSpec(const BenchOptions& o, bool on) {
 
 Result<double> H2loadRate(BenchContext& ctx, Deployment& d, size_t calls) {
   const std::string out = ctx.options().work_dir + "/obs_h2load.out";
+  const std::string body = ctx.options().work_dir + "/obs_h2load_body";
+  std::ofstream(body) << "x";  // -d makes h2load POST (a GET gets 405)
   ::unlink(out.c_str());
   NJ_RETURN_IF_ERROR(
-      RunProcess({"h2load", "--h1", "-n", std::to_string(calls), "-c", "16", "-m", "1",
+      RunProcess({"h2load", "--h1", "-n", std::to_string(calls), "-c", "16", "-m", "1", "-d", body,
                   "http://" + d.host() + ":" + std::to_string(d.port()) + "/function/nop"},
                  out, 300));
   return ParseH2loadRate(ReadWholeFile(out));
