@@ -29,7 +29,10 @@ constexpr uint32_t kCounterGap = 1u << 20;
 }  // namespace
 
 Engine::Engine(const config::Config& config, EngineOptions options, io::LoopThreads* loops)
-    : config_(config), options_(std::move(options)), loops_(loops) {
+    : config_(config),
+      options_(std::move(options)),
+      loops_(loops),
+      logs_(std::make_unique<LogCapture>(config_, loops_, options_.worker_log_echo)) {
   dispatchers_.resize(config_.functions.size() + 1);
   PoolOptions pool = PoolOptions::From(config_.engine);
   for (const auto& f : config_.functions) {
@@ -132,6 +135,7 @@ void Engine::Stop() {
     });
   }
   if (launchers_) launchers_->Stop();
+  logs_->Stop();
   // Close every channel on its own loop and wait for that to finish.
   std::vector<std::shared_ptr<WorkerChannel>> channels;
   {
@@ -141,6 +145,11 @@ void Engine::Stop() {
   }
   for (auto& ch : channels) ch->loop()->RunAndWait([&] { ch->Close(*root_); });
   root_->RemoveAll();
+}
+
+void Engine::OnWorkerLogs(uint32_t function_id, int32_t worker_id, int32_t pid, UniqueFd out,
+                          UniqueFd err) {
+  logs_->Adopt(function_id, worker_id, pid, std::move(out), std::move(err));
 }
 
 // ---------------------------------------------------------------------------------------

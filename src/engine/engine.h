@@ -23,6 +23,7 @@
 #include "config/config.h"
 #include "engine/call_table.h"
 #include "engine/dispatcher.h"
+#include "engine/log_capture.h"
 #include "engine/worker_channel.h"
 #include "io/event_loop.h"
 #include "ipc/ipc_root.h"
@@ -35,6 +36,7 @@ class LauncherPool;
 struct EngineOptions {
   std::string ipc_root_base;  // the instance directory is created under it
   std::string self_exe;       // binary that implements `launcher` and `worker`
+  LogEcho worker_log_echo = LogEcho::kStderrOutsideCalls;  // `--worker-logs`
 };
 
 class Engine {
@@ -65,6 +67,8 @@ class Engine {
   // Any thread. (status.cc)
   std::string StatusJson();
   std::string StatusText();
+  // Workers' captured output (GET /logs/<function>). Any thread; lives as long as the engine.
+  const LogCapture& logs() const { return *logs_; }
 
   // --- internal callbacks ---
   // A message from a worker's output pipe. Runs on the channel's loop.
@@ -73,6 +77,9 @@ class Engine {
   void OnWorkerGone(uint64_t channel);
   // A launcher reported ready (connected) or died. Loop 0.
   void OnLauncherReady(uint32_t function_id);
+  // A launcher handed over the read ends of a worker process's stdout and stderr. Any thread.
+  void OnWorkerLogs(uint32_t function_id, int32_t worker_id, int32_t pid, UniqueFd out,
+                    UniqueFd err);
   std::shared_ptr<WorkerChannel> FindChannel(uint64_t channel);
   Dispatcher* dispatcher(uint32_t function_id) { return dispatchers_[function_id].get(); }
 
@@ -153,6 +160,7 @@ class Engine {
   int64_t arena_linger_ns_ = 0;                 // set in Start()
   std::vector<std::unique_ptr<Dispatcher>> dispatchers_;  // index = function id
   std::unique_ptr<LauncherPool> launchers_;
+  std::unique_ptr<LogCapture> logs_;
   CallTable calls_;
   std::atomic<bool> stopping_{false};
   std::atomic<uint32_t> external_counter_{0};

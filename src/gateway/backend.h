@@ -38,6 +38,16 @@ class Backend {
   // {"engines":[...]}, text as one table per engine. `done` is called exactly once, from
   // any thread. Thread rule: as Call().
   virtual void CollectStatus(StatusFormat format, std::function<void(std::string)> done) = 0;
+
+  // A function's captured output (GET /logs/<function>; docs/operations.md, "Function
+  // logs"): the lines after cursor `after` (0 = from the oldest kept), at most the newest
+  // `max_lines` (0 = all kept), merged by time across engines. `done(status, body,
+  // cursor)` is called exactly once, from any thread: kOk with the text lines and the
+  // cursor for the next read ("" where there is none: split deployments), or kNotFound /
+  // kUnavailable with a message. Thread rule: as Call().
+  using LogsDone = std::function<void(proto::CallStatus, std::string, std::string)>;
+  virtual void CollectLogs(std::string_view function, uint64_t after, uint32_t max_lines,
+                           LogsDone done) = 0;
 };
 
 }  // namespace nightjar::gateway

@@ -97,6 +97,7 @@ class HttpConnection final : public io::StreamConnection {
   void Handle(uint64_t seq, HttpRequest& req);
   void StartCall(uint64_t seq, std::string_view function, int64_t timeout_ms, HttpRequest& req);
   void CollectStatus(uint64_t seq, bool text);
+  void CollectLogs(uint64_t seq, const Route& route);
   void Complete(uint64_t seq, proto::CallStatus status, std::string out);
   void Respond(uint64_t seq, int status, std::string_view body, std::string_view content_type,
                std::span<const std::string> extra = {});

@@ -6,6 +6,8 @@
 //   /function/<name>   POST calls <name> (X-Nightjar-Timeout-Ms: 1..kMaxDurationMs)
 //   /healthz           GET, HEAD
 //   /status            GET, HEAD (?format=text for a table)
+//   /logs/<name>       GET, HEAD: the function's captured output (?after=<cursor>,
+//                      ?lines=<n>; docs/operations.md, "Function logs")
 //   *                  OPTIONS only (RFC 9110 §9.3.7)
 // Every resource answers OPTIONS with 204 and Allow; other methods get 405 with Allow
 // (RFC 9110 §15.5.6); other paths 404.
@@ -27,6 +29,7 @@ struct Route {
     kRespond,  // answer status/body/allow at once
     kCall,     // call `function` with the body as input
     kStatus,   // GET /status: gather the engines' status
+    kLogs,     // GET /logs/<function>: gather the function's log lines
   };
   Kind kind = Kind::kRespond;
   int status = 200;        // kRespond
@@ -36,6 +39,8 @@ struct Route {
                            // 405/OPTIONS answer is about (404 instead if it does not exist)
   int64_t timeout_ms = 0;  // kCall: from X-Nightjar-Timeout-Ms; 0 = the function's own
   bool text = false;       // kStatus: ?format=text
+  uint64_t log_after = 0;  // kLogs: ?after= (a cursor from X-Nightjar-Log-Cursor; 0 = all)
+  uint32_t log_lines = 0;  // kLogs: ?lines= (the newest n; 0 = all the ring holds)
 };
 
 // Where `req` goes. Never fails: errors are kRespond routes (400 bad timeout header or
@@ -59,5 +64,10 @@ struct CallAnswer {
   std::string extra;
 };
 CallAnswer AnswerForCall(proto::CallStatus status, std::string out);
+
+// GET /logs/<function>'s answer to Backend::CollectLogs' outcome: 200 with the lines and,
+// when there is a cursor, "X-Nightjar-Log-Cursor: <n>" (the next ?after=); 404 or 503
+// with the message.
+CallAnswer AnswerForLogs(proto::CallStatus status, std::string body, const std::string& cursor);
 
 }  // namespace nightjar::gateway

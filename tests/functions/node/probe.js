@@ -95,3 +95,11 @@ module.exports.grpcService = (ctx, input) => {
   const path = input.subarray(0, nl).toString();
   return Buffer.concat([Buffer.from(path.slice(path.lastIndexOf('/') + 1) + ':'), input.subarray(nl + 1)]);
 };
+
+// console.log / console.error inside a call; answers the call id (16 hex digits).
+module.exports.logPrint = async (ctx, input) => {
+  console.log('node out', input.toString());
+  await new Promise((resolve) => setTimeout(resolve, 1));
+  console.error('node err', input.toString());
+  return ctx.callId.toString(16).padStart(16, '0');
+};

@@ -191,3 +191,20 @@ def grpc_service(ctx, data):
     """A gRPC service in Python (tests/test_grpc.py): answers "<method>:<message>"."""
     path, _, message = data.partition(b"\n")
     return path.rpartition(b"/")[2] + b":" + message
+
+
+def log_print(ctx, data):
+    """Prints a line on stdout and one on stderr inside the call; answers the call id."""
+    import sys
+    token = data.decode()
+    print("py out", token)
+    print("py err", token, file=sys.stderr)
+    return f"{ctx.call_id:016x}"
+
+
+async def log_print_async(ctx, data):
+    """As log_print, from an async handler after an await (the context follows the task)."""
+    token = data.decode()
+    await asyncio.sleep(0)
+    print("py async", token, end="")  # no newline: ends with the call
+    return f"{ctx.call_id:016x}"

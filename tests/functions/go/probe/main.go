@@ -181,6 +181,11 @@ func handle(call *nightjar.Call, input []byte) ([]byte, error) {
 	case "big":
 		n, _ := strconv.Atoi(text)
 		return []byte(strings.Repeat("b", n)), nil
+	case "logprint":
+		// call.Logf is tagged with the call id; fmt.Println is not.
+		call.Logf("go tagged %s", text)
+		fmt.Println("go plain", text)
+		return []byte(fmt.Sprintf("%016x", call.ID())), nil
 	case "whoami":
 		return []byte(fmt.Sprintf("%s:%d", name, os.Getpid())), nil
 	}
