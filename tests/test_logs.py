@@ -96,6 +96,18 @@ def test_cpp_print_is_tagged_with_function_worker_stream_and_call_id(tmp_path):
         r = nj.request(d, "GET", "/logs/log_probe?after=x")
         assert r.status == 400, r.summary()
         assert nj.request(d, "POST", "/logs/log_probe", b"").status == 405
+        # HTTP/2 gets the same answer (one route for both): lines, cursor, 404.
+        if shutil.which("curl"):
+            def h2_get(path):
+                res = subprocess.run(["curl", "-s", "--http2-prior-knowledge", "-D", "-",
+                                      f"{url}{path}"], capture_output=True, timeout=60)
+                assert res.returncode == 0, res
+                return res.stdout
+            out = h2_get("/logs/log_probe?lines=2")
+            assert b"HTTP/2 200" in out and b"x-nightjar-log-cursor:" in out, out
+            assert len([l for l in out.split(b"\n") if LINE_RE.match(l.decode())]) == 2, out
+            out = h2_get("/logs/no-such-fn")
+            assert b"HTTP/2 404" in out and b'no function named "no-such-fn"' in out, out
 
 
 def test_python_node_and_go_prints_carry_their_call_ids(tmp_path):
