@@ -72,7 +72,18 @@ std::string LogStore::Format(std::string_view function, const LogLine& line) {
     out += '-';
   }
   out += ' ';
-  out += line.text;
+  // Control characters (an ANSI escape, a '\r') are shown, not obeyed, by a terminal.
+  for (unsigned char c : line.text) {
+    if (c < 0x20 && c != '\t') {
+      char esc[5];
+      std::snprintf(esc, sizeof(esc), "\\x%02x", c);
+      out += esc;
+    } else if (c == 0x7f) {
+      out += "\\x7f";
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
   if (line.cut) out += " [cut at " + std::to_string(line.text.size()) + " bytes]";
   return out;
 }

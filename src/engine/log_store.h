@@ -57,7 +57,7 @@ class LogStore {
 
   // "2026-11-30T08:00:00.123456Z <function> w<worker> <stream> <call id|-> <text>" (w<id>
   // for a worker, p<pid> for a runtime process's own output; a cut line ends in
-  // " [cut at N bytes]"), without the '\n'.
+  // " [cut at N bytes]"; control characters but tab shown as \xNN), without the '\n'.
   static std::string Format(std::string_view function, const LogLine& line);
 
  private:

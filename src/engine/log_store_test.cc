@@ -76,6 +76,10 @@ TEST(LogStoreTest, FormatNamesEverything) {
   l.text = "hello";
   EXPECT_EQ(LogStore::Format("fn", l),
             "2026-11-30T08:00:00.123456Z fn w3 stderr 0010000000000005 hello");
+  l.text = "a\x1b[2Jb\tc\r";
+  EXPECT_EQ(LogStore::Format("fn", l),
+            "2026-11-30T08:00:00.123456Z fn w3 stderr 0010000000000005 a\\x1b[2Jb\tc\\x0d");
+  l.text = "hello";
   l.call_id = 0;
   l.worker_id = -1;
   l.pid = 42;
