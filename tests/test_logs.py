@@ -169,27 +169,33 @@ def test_floods_and_endless_lines_are_bounded_and_everyone_keeps_serving(tmp_pat
 
 def test_follow_prints_new_lines_and_ends_when_killed(tmp_path):
     with nj.nightjar_up(tmp_path, functions=[probe()]) as d:
-        url = f"http://{d.connect_host}:{d.port}"
-        proc = subprocess.Popen([str(nj.nightjar_bin()), "logs", "log_probe", "--follow",
-                                 "--gateway", url, "--interval-ms", "50"],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        seen = []
-        reader = threading.Thread(target=lambda: seen.extend(iter(proc.stdout.readline, b"")),
-                                  daemon=True)
-        reader.start()
-        try:
-            expect(call(d, "log_probe", b"print:followed"), 200, b"followed", d)
-            nj.wait_until(lambda: any(b"out followed" in l for l in seen), 20,
-                          "the follower to print a line written after it started")
-            expect(call(d, "log_probe", b"print:followed2"), 200, b"followed2", d)
-            nj.wait_until(lambda: any(b"out followed2" in l for l in seen), 20,
-                          "the follower to print a second line")
-            assert sum(b"out followed\n" in l for l in seen) == 1, seen  # once, not per poll
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            rc = proc.wait(timeout=10)
-            reader.join(timeout=10)
-        assert rc == -signal.SIGTERM, rc
+        check_follow(d)
+
+
+def check_follow(d):
+    """`nightjar logs --follow` prints lines written after it started, each once, and ends
+    when killed."""
+    url = f"http://{d.connect_host}:{d.port}"
+    proc = subprocess.Popen([str(nj.nightjar_bin()), "logs", "log_probe", "--follow",
+                             "--gateway", url, "--interval-ms", "50"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    seen = []
+    reader = threading.Thread(target=lambda: seen.extend(iter(proc.stdout.readline, b"")),
+                              daemon=True)
+    reader.start()
+    try:
+        expect(call(d, "log_probe", b"print:followed"), 200, b"followed", d)
+        nj.wait_until(lambda: any(b"out followed" in l for l in seen), 20,
+                      "the follower to print a line written after it started")
+        expect(call(d, "log_probe", b"print:followed2"), 200, b"followed2", d)
+        nj.wait_until(lambda: any(b"out followed2" in l for l in seen), 20,
+                      "the follower to print a second line")
+        assert sum(b"out followed\n" in l for l in seen) == 1, seen  # once, not per poll
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(timeout=10)
+        reader.join(timeout=10)
+    assert rc == -signal.SIGTERM, rc
 
 
 def test_a_worker_that_dies_mid_line_leaves_its_line_and_is_replaced(tmp_path):
@@ -243,7 +249,10 @@ def test_split_deployment_gathers_logs_through_the_gateway(tmp_path):
                           timeout_s=nj.READY_TIMEOUT_S)
             line = wait_for_line(d, "log_probe", with_text("out split"), "the line via the link")
             assert line[4] != "-", line
+            r = get_logs(d, "log_probe")
+            assert "x-nightjar-log-cursor" not in r.headers, r.headers  # engines' cursors differ
             assert nj.request(d, "GET", "/logs/nope").status == 404
+            check_follow(d)  # without a cursor, by time stamps
         except BaseException as e:
             body_exc = e
             raise
