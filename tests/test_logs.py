@@ -128,6 +128,13 @@ def test_python_node_and_go_prints_carry_their_call_ids(tmp_path):
                 line = wait_for_line(d, fn, with_text(text), f"{fn}: {text!r}")
                 assert line[3] == stream and line[4] == call_id, (fn, line, call_id)
                 assert line[2].startswith("w"), line  # the slot's worker id
+        # The real CLI shows the same tags.
+        url = f"http://{d.connect_host}:{d.port}"
+        for fn, token, want in cases:
+            res = nj.run_cli(["logs", fn, "--gateway", url])
+            assert res.returncode == 0, nj.cli_summary(res)
+            got = {(l[3], l[5]) for l in parse(res.stdout) if l[0] != "#" and l[4] != "-"}
+            assert set(want) <= got, (fn, want, nj.cli_summary(res))
         # Go's plain fmt.Println is captured, untagged, as the process's output.
         plain = wait_for_line(d, "go-logprint", with_text("go plain go-tok"), "go's fmt line")
         assert plain[4] == "-" and plain[3] == "stdout" and plain[2].startswith("p"), plain
@@ -157,8 +164,15 @@ def test_floods_and_endless_lines_are_bounded_and_everyone_keeps_serving(tmp_pat
         assert [l[5] for l in after[1:]] == [f"flood {i}" for i in range(10, 60)]
 
         # 50 MB without a newline: the call completes, its line is cut at 100 bytes, and
-        # the function and its neighbours answer afterwards.
-        expect(call(d, "log_probe", b"nonl:52428800", timeout_s=120), 200, b"52428800", d)
+        # the function and its neighbours answer meanwhile and afterwards.
+        big = {}
+        writer = threading.Thread(
+            target=lambda: big.update(r=call(d, "log_probe", b"nonl:52428800", timeout_s=120)))
+        writer.start()
+        for i in range(20):
+            expect(call(d, "echo", f"during {i}".encode()), 200, f"during {i}".encode(), d)
+        writer.join(timeout=180)
+        expect(big["r"], 200, b"52428800", d)
         cut = wait_for_line(d, "log_probe", lambda l: l[5].startswith("x"), "the cut line")
         assert cut[5] == "x" * 100 + " [cut at 100 bytes]", cut[5][:200]
         expect(call(d, "echo", b"still here"), 200, b"still here", d)
