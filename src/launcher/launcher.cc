@@ -270,8 +270,10 @@ pid_t Launcher::Spawn(std::vector<std::string> args, const std::string& exe, int
     NJ_LOG(kError) << "fork failed for " << options_.function << ": " << std::strerror(errno);
     return pid;
   }
-  if (!SendLogPipes(pid, worker_id, out_read.get(), err_read.get())) {
+  if (!SendLogPipes(pid, worker_id, out_read.get(), err_read.get()) && errno != EPIPE &&
+      errno != ECONNRESET) {
     // The worker still runs; its writes fail with EPIPE once the read ends close here.
+    // (EPIPE: the engine is gone, and so are we in a moment.)
     NJ_LOG(kWarning) << "cannot hand worker " << pid
                      << "'s output to the engine: " << std::strerror(errno);
   }
