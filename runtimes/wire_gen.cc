@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "ipc/ipc_root.h"
+#include "proto/log_frame.h"
 #include "proto/message.h"
 
 namespace {
@@ -247,6 +248,13 @@ void Emit(const Syntax& syntax, const char* language) {
   Assign(syntax, "CALL_ID_MAX_FUNCTION", std::to_string(CallId::kMaxFunctionId));
   Assign(syntax, "CALL_ID_MAX_CLIENT", std::to_string(CallId::kMaxClientId));
   Assign(syntax, "CALL_ID_COUNTER_MASK", std::to_string((uint64_t{1} << CallId::kCounterBits) - 1));
+  std::printf("\n");
+
+  std::printf("%s Log frames (proto/log_frame.h): chr(LOG_FRAME_START) + LOG_FRAME_TAG + \" \" +\n",
+              c);
+  std::printf("%s 16-hex call id + \" \" + worker id + \" \" + body length + \"\\n\" + body.\n", c);
+  Assign(syntax, "LOG_FRAME_START", std::to_string(int(nightjar::proto::kLogFrameStart)));
+  Assign(syntax, "LOG_FRAME_TAG", Quoted(std::string(nightjar::proto::kLogFrameTag)));
   std::printf("\n");
 
   // Paths inside an instance directory, relative to it, as templates in Python's

@@ -222,8 +222,10 @@ def render_config(config: dict) -> str:
 
 
 def make_config(ipc_root: Path, functions: Optional[list] = None, gateway: Optional[dict] = None,
-                engine: Optional[dict] = None, tracing: Optional[dict] = None) -> dict:
-    """A hermetic config: loopback, ephemeral ports, the given IPC root."""
+                engine: Optional[dict] = None, tracing: Optional[dict] = None,
+                extra: Optional[dict] = None) -> dict:
+    """A hermetic config: loopback, ephemeral ports, the given IPC root; `tracing` is the
+    tracing section, `extra` adds top-level sections (e.g. {"logs": {...}})."""
     gw = {"host": "127.0.0.1", "http_port": 0, "engine_port": 0}
     gw.update(gateway or {})
     en = {"ipc_root": str(ipc_root)}
@@ -231,6 +233,7 @@ def make_config(ipc_root: Path, functions: Optional[list] = None, gateway: Optio
     config = {"gateway": gw, "engine": en}
     if tracing:
         config["tracing"] = tracing
+    config.update(extra or {})
     config["functions"] = functions if functions is not None else all_example_functions()
     return config
 
@@ -593,7 +596,8 @@ def nightjar_up(workdir: Path, functions: Optional[list] = None, gateway: Option
                 ready_timeout_s: float = READY_TIMEOUT_S,
                 ipc_root: Optional[Path] = None,
                 env: Optional[dict] = None,
-                tracing: Optional[dict] = None) -> Iterator[Deployment]:
+                tracing: Optional[dict] = None, extra: Optional[dict] = None,
+                args: Iterable[str] = ()) -> Iterator[Deployment]:
     """Runs `nightjar up` with a generated config in workdir and a fresh IPC root (or the given
     one, which must then hold nothing of a live engine when the deployment stops).
 
@@ -603,9 +607,10 @@ def nightjar_up(workdir: Path, functions: Optional[list] = None, gateway: Option
     ipc_root = ipc_root or make_ipc_root()
     workdir.mkdir(parents=True, exist_ok=True)
     config_path = write_config(workdir / "nightjar.yaml",
-                               make_config(ipc_root, functions, gateway, engine, tracing))
-    proc = NightjarProcess(["up", config_path, "--http-port", "0", "--ipc-root", ipc_root],
-                           workdir, "nightjar-up", env=env)
+                               make_config(ipc_root, functions, gateway, engine, tracing,
+                                           extra))
+    proc = NightjarProcess(["up", config_path, "--http-port", "0", "--ipc-root", ipc_root,
+                            *args], workdir, "nightjar-up", env=env)
     body_exc: Optional[BaseException] = None
     problems: list = []
     try:

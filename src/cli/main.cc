@@ -16,6 +16,11 @@ void AddServeFlags(CLI::App* cmd, nightjar::cli::ServeFlags* f) {
   cmd->add_option("config", f->config_path, "deployment YAML file")->required();
   cmd->add_option("--ipc-root", f->ipc_root,
                   "directory for FIFOs and shared memory (overrides engine.ipc_root)");
+  cmd->add_option("--worker-logs", f->worker_logs,
+                  "which captured worker output lines also go to stderr: ring (none), "
+                  "stderr-outside-calls, all")
+      ->check(CLI::IsMember({"ring", "stderr-outside-calls", "all"}))
+      ->capture_default_str();
 }
 
 }  // namespace
@@ -50,6 +55,16 @@ int main(int argc, char** argv) {
   st_cmd->add_option("--url", st.url, "gateway base URL")->capture_default_str();
   st_cmd->add_flag("--json", st.json, "print the raw JSON of GET /status");
   st_cmd->add_option("--watch", st.watch_ms, "refresh every N ms");
+
+  nightjar::cli::LogsFlags lg;
+  CLI::App* lg_cmd = app.add_subcommand("logs", "show a function's captured stdout and stderr");
+  lg_cmd->add_option("function", lg.function, "function name")->required();
+  lg_cmd->add_option("--url,--gateway", lg.url, "gateway base URL")->capture_default_str();
+  lg_cmd->add_option("--lines,-n", lg.lines, "only the newest N lines");
+  lg_cmd->add_flag("--follow,-f", lg.follow, "keep printing new lines until interrupted");
+  lg_cmd->add_option("--interval-ms", lg.interval_ms, "--follow: poll interval")
+      ->check(CLI::Range(int64_t{10}, int64_t{60'000}))
+      ->capture_default_str();
 
   nightjar::launcher::LauncherOptions lo;
   CLI::App* l_cmd = app.add_subcommand("launcher", "(internal) supervise a function's workers");
@@ -92,6 +107,7 @@ int main(int argc, char** argv) {
   }
   if (inv_cmd->parsed()) return nightjar::cli::RunInvoke(inv);
   if (st_cmd->parsed()) return nightjar::cli::RunStatus(st);
+  if (lg_cmd->parsed()) return nightjar::cli::RunLogs(lg);
   if (l_cmd->parsed()) {
     nightjar::InitLoggingFromEnv("launcher");
     char self[4096];

@@ -43,10 +43,26 @@ class InProcessBackend final : public gateway::Backend {
   void CollectMetrics(std::function<void(std::string)> done) override {
     done(engine_->MetricsText());  // one process: its process_* come with the gateway's
   }
+  void CollectLogs(std::string_view function, uint64_t after, uint32_t max_lines,
+                   LogsDone done) override {
+    uint64_t cursor = 0;
+    auto text = engine_->logs().Read(function, after, max_lines, &cursor);
+    if (!text.ok()) {
+      done(proto::CallStatus::kNotFound, text.status().message() + "\n", "");
+      return;
+    }
+    done(proto::CallStatus::kOk, std::move(*text), std::to_string(cursor));
+  }
 
  private:
   engine::Engine* engine_;
 };
+
+engine::LogEcho WorkerLogEcho(const ServeFlags& flags) {
+  if (flags.worker_logs == "ring") return engine::LogEcho::kNone;
+  if (flags.worker_logs == "all") return engine::LogEcho::kAll;
+  return engine::LogEcho::kStderrOutsideCalls;
+}
 
 // A gateway holds a descriptor per client connection, and the usual soft limit (1024)
 // would refuse clients long before gateway.max_connections; the hard limit is ours to take.
@@ -127,7 +143,7 @@ int RunUp(const ServeFlags& flags) {
   if (!cfg.ok()) return Fail(cfg.status().message());
   io::LoopThreads loops(cfg->engine.io_threads);
   loops.Start();
-  engine::Engine engine(*cfg, {cfg->engine.ipc_root, SelfExe()}, &loops);
+  engine::Engine engine(*cfg, {cfg->engine.ipc_root, SelfExe(), WorkerLogEcho(flags)}, &loops);
   InProcessBackend backend(&engine);
   gateway::GatewayMetrics metrics(*cfg);  // outlives the server, whose calls count into it
   gateway::HttpServer http(cfg->gateway, &loops, &backend);
@@ -189,7 +205,7 @@ int RunEngine(const ServeFlags& flags) {
   if (!gw.ok()) return Fail("engine.gateway: " + gw.status().message());
   io::LoopThreads loops(cfg->engine.io_threads);
   loops.Start();
-  engine::Engine engine(*cfg, {cfg->engine.ipc_root, SelfExe()}, &loops);
+  engine::Engine engine(*cfg, {cfg->engine.ipc_root, SelfExe(), WorkerLogEcho(flags)}, &loops);
   Status st = engine.Start();
   if (st.ok()) st = engine.WaitReady(kReadyTimeoutMs);
   if (!st.ok()) {

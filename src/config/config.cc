@@ -320,6 +320,16 @@ void ParseTracing(const YAML::Node& node, TracingConfig& t) {
       });
 }
 
+void ParseLogs(const YAML::Node& node, LogsConfig& l) {
+  ReadMapping(node, "logs",
+              {
+                  {"lines_per_function",
+                   [&](auto& v, auto& p) { l.lines_per_function = ReadU32(v, p, 1, 1'000'000); }},
+                  {"max_line_bytes",
+                   [&](auto& v, auto& p) { l.max_line_bytes = ReadU32(v, p, 64, 1u << 20); }},
+              });
+}
+
 // "host:port" with a port in 1..65535; an IPv6 host must be bracketed ("[::1]:10007") or the
 // last colon would be ambiguous.
 void CheckHostPort(const std::string& s, const std::string& path, const YAML::Node& at) {
@@ -692,6 +702,7 @@ Config ParseDocument(const YAML::Node& root, const fs::path& base_dir) {
                   {"gateway", [&](auto& v, auto&) { ParseGateway(v, config.gateway); }},
                   {"engine", [&](auto& v, auto&) { ParseEngine(v, config.engine); }},
                   {"tracing", [&](auto& v, auto&) { ParseTracing(v, config.tracing); }},
+                  {"logs", [&](auto& v, auto&) { ParseLogs(v, config.logs); }},
                   {"functions", [&](auto& v, auto&) { functions = v; }},
               });
   if (functions.IsDefined()) ParseFunctions(functions, base_dir, config.engine, config.functions);

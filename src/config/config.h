@@ -132,10 +132,18 @@ struct EngineConfig {
   std::string runc;  // absolute path of runc; "" = found on PATH or in /usr/sbin
 };
 
+// Function logs (docs/operations.md, "Function logs"): what the engine keeps of its
+// workers' stdout and stderr.
+struct LogsConfig {
+  uint32_t lines_per_function = 1000;  // ring size per function, 1..1000000 lines
+  uint32_t max_line_bytes = 4096;      // longer lines are cut and marked; 64..1048576
+};
+
 struct Config {
   GatewayConfig gateway;
   EngineConfig engine;
   TracingConfig tracing;
+  LogsConfig logs;
   std::vector<FunctionConfig> functions;
 
   // nullptr if there is no function with that name. "grpc:<service>" names the function

@@ -222,6 +222,24 @@ functions:
   EXPECT_EQ(r->functions[1].max_workers, 1u);
 }
 
+TEST_F(ConfigTest, LogsSection) {
+  Result<Config> d = Parse(kOneFunction);
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  EXPECT_EQ(d->logs.lines_per_function, 1000u);
+  EXPECT_EQ(d->logs.max_line_bytes, 4096u);
+  Result<Config> r =
+      Parse(std::string("logs:\n  lines_per_function: 7\n  max_line_bytes: 64\n") + kOneFunction);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->logs.lines_per_function, 7u);
+  EXPECT_EQ(r->logs.max_line_bytes, 64u);
+  EXPECT_THAT(ParseError(std::string("logs:\n  lines_per_function: 0\n") + kOneFunction),
+              HasSubstr("logs.lines_per_function"));
+  EXPECT_THAT(ParseError(std::string("logs:\n  max_line_bytes: 63\n") + kOneFunction),
+              HasSubstr("logs.max_line_bytes"));
+  EXPECT_THAT(ParseError(std::string("logs:\n  follow: true\n") + kOneFunction),
+              HasSubstr("logs.follow"));
+}
+
 TEST_F(ConfigTest, IdsFollowFileOrderAndFindLooksUpByName) {
   Result<Config> r = Parse(R"(
 functions:

@@ -30,7 +30,10 @@ constexpr uint32_t kCounterGap = 1u << 20;
 }  // namespace
 
 Engine::Engine(const config::Config& config, EngineOptions options, io::LoopThreads* loops)
-    : config_(config), options_(std::move(options)), loops_(loops) {
+    : config_(config),
+      options_(std::move(options)),
+      loops_(loops),
+      logs_(std::make_unique<LogCapture>(config_, loops_, options_.worker_log_echo)) {
   dispatchers_.resize(config_.functions.size() + 1);
   PoolOptions pool = PoolOptions::From(config_.engine);
   for (const auto& f : config_.functions) {
@@ -141,6 +144,7 @@ void Engine::Stop() {
     });
   }
   if (launchers_) launchers_->Stop();
+  logs_->Stop();
   // Close every channel on its own loop and wait for that to finish.
   std::vector<std::shared_ptr<WorkerChannel>> channels;
   {
@@ -153,6 +157,11 @@ void Engine::Stop() {
   // Last: the answers above were posted to the loops, which may still record spans; a
   // stopped tracer only queues them (nothing exports them any more).
   if (tracer_) tracer_->Stop();
+}
+
+void Engine::OnWorkerLogs(uint32_t function_id, int32_t worker_id, int32_t pid, UniqueFd out,
+                          UniqueFd err) {
+  logs_->Adopt(function_id, worker_id, pid, std::move(out), std::move(err));
 }
 
 // ---------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@
 #include "engine/dispatcher.h"
 #include "engine/engine_metrics.h"
 #include "engine/tracer.h"
+#include "engine/log_capture.h"
 #include "engine/worker_channel.h"
 #include "io/event_loop.h"
 #include "ipc/ipc_root.h"
@@ -37,6 +38,7 @@ class LauncherPool;
 struct EngineOptions {
   std::string ipc_root_base;  // the instance directory is created under it
   std::string self_exe;       // binary that implements `launcher` and `worker`
+  LogEcho worker_log_echo = LogEcho::kStderrOutsideCalls;  // `--worker-logs`
 };
 
 class Engine {
@@ -72,6 +74,8 @@ class Engine {
   // The engine's nightjar_* metrics in the Prometheus text format (engine_metrics.cc);
   // empty when engine.metrics is false. Any thread.
   std::string MetricsText();
+  // Workers' captured output (GET /logs/<function>). Any thread; lives as long as the engine.
+  const LogCapture& logs() const { return *logs_; }
 
   // --- internal callbacks ---
   // A message from a worker's output pipe. Runs on the channel's loop.
@@ -87,6 +91,9 @@ class Engine {
   // grow, so they are removed now -- all but `queued` (start requests still waiting for
   // the next launcher). Loop 0.
   void OnLauncherGone(uint32_t function_id, const std::vector<uint64_t>& queued);
+  // A launcher handed over the read ends of a worker process's stdout and stderr. Any thread.
+  void OnWorkerLogs(uint32_t function_id, int32_t worker_id, int32_t pid, UniqueFd out,
+                    UniqueFd err);
   std::shared_ptr<WorkerChannel> FindChannel(uint64_t channel);
   Dispatcher* dispatcher(uint32_t function_id) { return dispatchers_[function_id].get(); }
 
@@ -174,6 +181,7 @@ class Engine {
   std::vector<std::unique_ptr<Dispatcher>> dispatchers_;  // index = function id
   std::unique_ptr<EngineMetrics> metrics_;  // null when engine.metrics is false
   std::unique_ptr<LauncherPool> launchers_;
+  std::unique_ptr<LogCapture> logs_;
   CallTable calls_;
   std::unique_ptr<Tracer> tracer_;  // null unless tracing.otlp_endpoint is set
   std::atomic<bool> stopping_{false};

@@ -1,6 +1,8 @@
 // GatewayLink implementation.
 #include "engine/gateway_link.h"
 
+#include <charconv>
+
 #include "base/logging.h"
 #include "engine/engine.h"
 #include "io/socket.h"
@@ -39,6 +41,9 @@ class GatewayLinkConnection final : public io::FramedConnection {
       case MessageType::kLinkStatus:
         if (f.payload == "metrics") return SendMetrics(f.header);
         SendFrame(f.header, f.payload == "text" ? engine_->StatusText() : engine_->StatusJson());
+        return;
+      case MessageType::kLinkLogs:
+        HandleLogs(f);
         return;
       default:
         NJ_LOG(kWarning) << "unexpected frame type " << f.header.type << " from gateway";
@@ -92,6 +97,21 @@ class GatewayLinkConnection final : public io::FramedConnection {
     }
     engine_->SubmitExternal(payload.substr(0, nul), payload.substr(nul + 1),
                             f.header.deadline_ns / 1'000'000, trace, std::move(reply));
+  }
+
+  void HandleLogs(const proto::Frame& f) {
+    proto::MessageHeader h = f.header;
+    const size_t nul = f.payload.find('\0');
+    std::string_view function = std::string_view(f.payload).substr(0, nul);
+    uint32_t lines = 0;
+    if (nul != std::string::npos) {
+      std::string_view n = std::string_view(f.payload).substr(nul + 1);
+      std::from_chars(n.data(), n.data() + n.size(), lines);
+    }
+    uint64_t cursor = 0;
+    auto text = engine_->logs().Read(function, 0, lines, &cursor);
+    h.status = static_cast<uint16_t>(text.ok() ? CallStatus::kOk : CallStatus::kNotFound);
+    SendFrame(h, text.ok() ? *text : text.status().message() + "\n");
   }
 
   GatewayLink* owner_;

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <thread>
 
@@ -39,9 +40,30 @@ class LauncherPool::Connection final : public io::Watcher,
     auto self = shared_from_this();
     for (;;) {
       Message msg;
-      ssize_t n = ::recv(fd_.get(), &msg, sizeof(msg), MSG_DONTWAIT);
+      // kWorkerLogs carries two descriptors; any other message none.
+      UniqueFd fds[2];
+      iovec iov{&msg, sizeof(msg)};
+      alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))];
+      msghdr mh{};
+      mh.msg_iov = &iov;
+      mh.msg_iovlen = 1;
+      mh.msg_control = control;
+      mh.msg_controllen = sizeof(control);
+      ssize_t n = ::recvmsg(fd_.get(), &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && errno == EAGAIN) return;
+      for (cmsghdr* c = CMSG_FIRSTHDR(&mh); c != nullptr; c = CMSG_NXTHDR(&mh, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+        const size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < count; ++i) {
+          int fd;
+          std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+          if (i < 2)
+            fds[i].Reset(fd);
+          else
+            ::close(fd);
+        }
+      }
       if (n != static_cast<ssize_t>(sizeof(msg))) {
         pool_->OnConnectionClosed(this);
         return;
@@ -49,6 +71,11 @@ class LauncherPool::Connection final : public io::Watcher,
       if (msg.type() == MessageType::kLauncherHello) pool_->OnHello(self, msg);
       if (msg.type() == MessageType::kWorkerExited) {
         pool_->engine_->OnWorkerGone(msg.header.reply_channel);
+      }
+      if (msg.type() == MessageType::kWorkerLogs && function_id != 0) {
+        const int32_t worker = msg.header.worker_id != 0 ? msg.header.worker_id : -1;
+        pool_->engine_->OnWorkerLogs(function_id, worker, static_cast<int32_t>(msg.header.call_id),
+                                     std::move(fds[0]), std::move(fds[1]));
       }
     }
   }

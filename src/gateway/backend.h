@@ -48,6 +48,16 @@ class Backend {
   // caller merges it with its own (GatewayMetrics::Page). `done` is called exactly once,
   // from any thread; an engine that does not answer is left out. Thread rule: as Call().
   virtual void CollectMetrics(std::function<void(std::string)> done) = 0;
+
+  // A function's captured output (GET /logs/<function>; docs/operations.md, "Function
+  // logs"): the lines after cursor `after` (0 = from the oldest kept), at most the newest
+  // `max_lines` (0 = all kept), merged by time across engines. `done(status, body,
+  // cursor)` is called exactly once, from any thread: kOk with the text lines and the
+  // cursor for the next read ("" where there is none: split deployments), or kNotFound /
+  // kUnavailable with a message. Thread rule: as Call().
+  using LogsDone = std::function<void(proto::CallStatus, std::string, std::string)>;
+  virtual void CollectLogs(std::string_view function, uint64_t after, uint32_t max_lines,
+                           LogsDone done) = 0;
 };
 
 // The result of a call that failed before any engine took it.

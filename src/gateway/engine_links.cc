@@ -7,13 +7,14 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <set>
 #include <unordered_map>
 
 #include "base/logging.h"
-#include "io/socket.h"
 #include "io/framed_connection.h"
 #include "metrics/exposition.h"
+#include "io/socket.h"
 #include "proto/link_frame.h"
 
 namespace nightjar::gateway {
@@ -43,6 +44,13 @@ class EngineLink final : public io::FramedConnection {
     payload.append(input);
     SendRequest(MessageType::kLinkCall, timeout_ms > 0 ? timeout_ms * 1'000'000 : 0, payload,
                 std::move(done));
+  }
+  // Loop thread only. The answer's payload is the function's log lines.
+  void SendLogsRequest(std::string_view function, uint32_t max_lines, CallDone done) {
+    std::string payload(function);
+    payload.push_back('\0');
+    payload += std::to_string(max_lines);
+    SendRequest(MessageType::kLinkLogs, 0, payload, std::move(done));
   }
   // Loop thread only. The answer's payload is the engine's status in `format`.
   void SendStatusRequest(std::string_view format, CallDone done) {
@@ -90,6 +98,7 @@ class EngineLink final : public io::FramedConnection {
         return;
       }
       case MessageType::kLinkResult:
+      case MessageType::kLinkLogs:
       case MessageType::kLinkStatus: {
         auto it = pending_.find(f.header.call_id);
         if (it == pending_.end()) return;
@@ -328,6 +337,76 @@ void EngineLinks::CollectMetrics(std::function<void(std::string)> done) {
     link->loop()->Dispatch([link, finish = std::move(finish)]() mutable {
       link->SendStatusRequest("metrics", std::move(finish));
     });
+  }
+}
+
+void EngineLinks::CollectLogs(std::string_view function, uint64_t /*after*/, uint32_t max_lines,
+                              LogsDone done) {
+  std::vector<std::shared_ptr<EngineLink>> links;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& l : ready_) {
+      if (l->Serves(function)) links.push_back(l);
+    }
+  }
+  if (links.empty()) {
+    CallStatus why = CallStatus::kOk;
+    std::string message;
+    Pick(function, &why, &message);
+    done(why == CallStatus::kOk ? CallStatus::kUnavailable : why, message + "\n", "");
+    return;
+  }
+  struct Gather {
+    std::mutex mu;
+    std::vector<std::string> lines;  // every engine's, then merged
+    uint64_t missed = 0;
+    size_t left;
+    uint32_t max_lines;
+    LogsDone done;
+  };
+  auto g = std::make_shared<Gather>();
+  g->left = links.size();
+  g->max_lines = max_lines;
+  g->done = std::move(done);
+  for (auto& link : links) {
+    auto finish = [g](CallStatus st, std::string body) {
+      LogsDone done;
+      std::string out;
+      {
+        std::lock_guard<std::mutex> lock(g->mu);
+        if (st == CallStatus::kOk) {
+          std::string_view rest = body;
+          while (!rest.empty()) {
+            const size_t nl = rest.find('\n');
+            std::string_view line = rest.substr(0, nl);
+            rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
+            uint64_t n = 0;
+            if (line.starts_with("# ")) {  // "# N lines dropped"
+              std::from_chars(line.data() + 2, line.data() + line.size(), n);
+              g->missed += n;
+              continue;
+            }
+            g->lines.emplace_back(line);
+          }
+        }
+        if (--g->left != 0) return;
+        // Every line starts with its fixed-width UTC time: text order is time order.
+        std::stable_sort(g->lines.begin(), g->lines.end(), [](const auto& a, const auto& b) {
+          return a.compare(0, 27, b, 0, 27) < 0;
+        });
+        size_t begin = 0;
+        if (g->max_lines > 0 && g->lines.size() > g->max_lines)
+          begin = g->lines.size() - g->max_lines;
+        if (g->missed > 0) out += "# " + std::to_string(g->missed) + " lines dropped\n";
+        for (size_t k = begin; k < g->lines.size(); ++k) out += g->lines[k] + "\n";
+        done = std::move(g->done);
+      }
+      done(CallStatus::kOk, std::move(out), "");
+    };
+    link->loop()->Dispatch(
+        [link, fn = std::string(function), max_lines, finish = std::move(finish)]() mutable {
+          link->SendLogsRequest(fn, max_lines, std::move(finish));
+        });
   }
 }
 

@@ -38,6 +38,10 @@ class EngineLinks final : public Backend, public io::Watcher {
   void CollectStatus(StatusFormat format, std::function<void(std::string)> done) override;
   // Each engine's samples carry engine="<host:port of its end of the link>".
   void CollectMetrics(std::function<void(std::string)> done) override;
+  // Asks every engine that serves `function` and merges their lines by time; `after` is
+  // not supported across engines (each engine's cursor is its own): the cursor is "".
+  void CollectLogs(std::string_view function, uint64_t after, uint32_t max_lines,
+                   LogsDone done) override;
   void OnEvents(uint32_t events) override;  // accept
   void OnLinkReady(const std::shared_ptr<EngineLink>& link);
   void OnLinkClosed(EngineLink* link);

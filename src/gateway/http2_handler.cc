@@ -166,6 +166,21 @@ void Http2Handler::ServeHttp(H2Request& r) {
       });
       return;
     }
+    case Route::Kind::kLogs:
+      backend_->CollectLogs(
+          route.function, route.log_after, route.log_lines,
+          [weak, home, id, head_only](CallStatus status, std::string body, std::string cursor) {
+            home->Dispatch([weak, id, head_only, status, body = std::move(body),
+                            cursor = std::move(cursor)]() mutable {
+              auto self = weak.lock();
+              if (!self || self->closed() || !self->h2_) return;
+              CallAnswer a = AnswerForLogs(status, std::move(body), cursor);
+              self->h2_->RespondHttp(id, a.status, std::move(a.body), "text/plain", a.extra(),
+                                     head_only);
+              self->h2_->Flush();
+            });
+          });
+      return;
     case Route::Kind::kCall: {
       const CallTimer timer = CallTimer::Start(conn_->server_->metrics(), route.function);
       backend_->Call(route.function, req.body, route.timeout_ms, route.trace,

@@ -230,6 +230,8 @@ void HttpConnection::Handle(uint64_t seq, HttpRequest& req) {
       return CollectStatus(seq, route.text);
     case Route::Kind::kMetrics:
       return CollectMetrics(seq);
+    case Route::Kind::kLogs:
+      return CollectLogs(seq, route);
     case Route::Kind::kCall:
       return StartCall(seq, route, req);
   }
@@ -288,6 +290,25 @@ void HttpConnection::CollectMetrics(uint64_t seq) {
       self->Pump();
     });
   });
+}
+
+void HttpConnection::CollectLogs(uint64_t seq, const Route& route) {
+  auto weak =
+      std::weak_ptr<HttpConnection>(std::static_pointer_cast<HttpConnection>(shared_from_this()));
+  io::EventLoop* home = loop();
+  ++in_flight_;
+  backend_->CollectLogs(route.function, route.log_after, route.log_lines,
+                        [weak, home, seq](CallStatus status, std::string body, std::string cursor) {
+                          home->Dispatch([weak, seq, status, body = std::move(body),
+                                          cursor = std::move(cursor)]() mutable {
+                            auto self = weak.lock();
+                            if (!self || self->closed()) return;
+                            --self->in_flight_;
+                            const CallAnswer a = AnswerForLogs(status, std::move(body), cursor);
+                            self->Respond(seq, a.status, a.body, "text/plain", a.extra());
+                            self->Pump();
+                          });
+                        });
 }
 
 void HttpConnection::Complete(uint64_t seq, const proto::CallResult& result, std::string out) {

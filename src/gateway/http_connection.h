@@ -100,6 +100,7 @@ class HttpConnection final : public io::StreamConnection {
   // GET /metrics: the backend's engines' metrics merged with the gateway's; 404 when the
   // server has no GatewayMetrics (engine.metrics: false).
   void CollectMetrics(uint64_t seq);
+  void CollectLogs(uint64_t seq, const Route& route);
   void Complete(uint64_t seq, const proto::CallResult& result, std::string out);
   void Respond(uint64_t seq, int status, std::string_view body, std::string_view content_type,
                std::span<const std::string> extra = {});

@@ -10,6 +10,7 @@ namespace nightjar::gateway {
 namespace {
 
 constexpr std::string_view kFunctionPrefix = "/function/";
+constexpr std::string_view kLogsPrefix = "/logs/";
 
 Route Respond(int status, std::string body, std::string allow = {}) {
   Route r;
@@ -83,6 +84,68 @@ bool ParseTimeoutMs(std::string_view text, int64_t* ms) {
   return true;
 }
 
+namespace {
+
+// The value of query parameter `name` ("" when absent; the first when repeated).
+std::string_view QueryValue(std::string_view target, std::string_view name) {
+  const size_t q = target.find('?');
+  if (q == std::string_view::npos) return {};
+  std::string_view query = target.substr(q + 1);
+  query = query.substr(0, query.find('#'));
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    std::string_view param = query.substr(0, amp);
+    if (param.size() > name.size() && param.starts_with(name) && param[name.size()] == '=') {
+      return param.substr(name.size() + 1);
+    }
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return {};
+}
+
+// A decimal parameter in [0, max]; true when absent (*out untouched).
+template <typename T>
+bool QueryNumber(std::string_view target, std::string_view name, T max, T* out) {
+  if (target.find('?') == std::string_view::npos) return true;
+  std::string_view v = QueryValue(target, name);
+  if (v.empty()) return !QueryHas(target, std::string(name) + "=");
+  T value{};
+  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), value);
+  if (ec != std::errc() || end != v.data() + v.size() || value > max) return false;
+  *out = value;
+  return true;
+}
+
+Route LogsRoute(const HttpRequest& req) {
+  const std::string& m = req.method;
+  std::string name;
+  if (!PercentDecode(std::string_view(req.path).substr(kLogsPrefix.size()), &name)) {
+    return Respond(400, "malformed percent-encoding in the path\n");
+  }
+  if (name.empty() || name.find('/') != std::string::npos) {
+    return Respond(404, "not found: use GET /logs/<function>\n");
+  }
+  if (m != "GET" && m != "HEAD") {
+    Route r = m == "OPTIONS" ? Options("GET, HEAD")
+                             : MethodNotAllowed("GET, HEAD", "use GET /logs/<function>");
+    r.function = std::move(name);
+    return r;
+  }
+  Route r;
+  r.kind = Route::Kind::kLogs;
+  r.function = std::move(name);
+  if (!QueryNumber<uint64_t>(req.target, "after", UINT64_MAX, &r.log_after)) {
+    return Respond(400, "after must be a cursor (a decimal integer) from X-Nightjar-Log-Cursor\n");
+  }
+  if (!QueryNumber<uint32_t>(req.target, "lines", 1'000'000, &r.log_lines)) {
+    return Respond(400, "lines must be an integer from 0 to 1000000\n");
+  }
+  return r;
+}
+
+}  // namespace
+
 Route ResolveRoute(const HttpRequest& req) {
   const std::string& m = req.method;
   const bool read = m == "GET" || m == "HEAD";
@@ -111,6 +174,7 @@ Route ResolveRoute(const HttpRequest& req) {
     if (m == "OPTIONS") return Options("GET, HEAD");
     return MethodNotAllowed("GET, HEAD", "use GET /metrics");
   }
+  if (req.path.starts_with(kLogsPrefix)) return LogsRoute(req);
   if (!req.path.starts_with(kFunctionPrefix)) {
     return Respond(404, "not found: use POST /function/<name>\n");
   }
@@ -164,6 +228,20 @@ CallAnswer AnswerForCall(const proto::CallResult& result, std::string out, bool 
     if (result.known != 0) a.AddExtra("Server-Timing: " + proto::FormatServerTiming(result));
   }
   if (a.status == 503) a.AddExtra("Retry-After: 1");
+  return a;
+}
+
+CallAnswer AnswerForLogs(proto::CallStatus status, std::string body, const std::string& cursor) {
+  CallAnswer a;
+  if (status != proto::CallStatus::kOk) {
+    proto::CallResult failed;  // no call was made: no call id or timing headers
+    failed.status = status;
+    a = AnswerForCall(failed, std::move(body), /*timing_headers=*/false);
+    if (a.body.empty() || a.body.back() != '\n') a.body += '\n';
+    return a;
+  }
+  a.body = std::move(body);
+  if (!cursor.empty()) a.AddExtra("X-Nightjar-Log-Cursor: " + cursor);
   return a;
 }
 

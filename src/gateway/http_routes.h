@@ -8,6 +8,8 @@
 //   /healthz           GET, HEAD
 //   /status            GET, HEAD (?format=text for a table)
 //   /metrics           GET, HEAD (Prometheus text format; docs/operations.md)
+//   /logs/<name>       GET, HEAD: the function's captured output (?after=<cursor>,
+//                      ?lines=<n>; docs/operations.md, "Function logs")
 //   *                  OPTIONS only (RFC 9110 §9.3.7)
 // Every resource answers OPTIONS with 204 and Allow; other methods get 405 with Allow
 // (RFC 9110 §15.5.6); other paths 404.
@@ -33,6 +35,7 @@ struct Route {
     kCall,     // call `function` with the body as input
     kStatus,   // GET /status: gather the engines' status
     kMetrics,  // GET /metrics: gather the engines' metrics and the gateway's
+    kLogs,     // GET /logs/<function>: gather the function's log lines
   };
   Kind kind = Kind::kRespond;
   int status = 200;        // kRespond
@@ -44,6 +47,8 @@ struct Route {
   bool text = false;       // kStatus: ?format=text
   proto::TraceContext trace;  // kCall: the request's traceparent; no trace id if absent,
                               // invalid or repeated (a new trace then, W3C §4.3)
+  uint64_t log_after = 0;  // kLogs: ?after= (a cursor from X-Nightjar-Log-Cursor; 0 = all)
+  uint32_t log_lines = 0;  // kLogs: ?lines= (the newest n; 0 = all the ring holds)
 };
 
 // Where `req` goes. Never fails: errors are kRespond routes (400 bad timeout header or
@@ -77,5 +82,10 @@ CallAnswer AnswerForCall(const proto::CallResult& result, std::string out, bool 
 // The 404 body of GET /metrics when metrics are off.
 inline constexpr std::string_view kMetricsOffMessage =
     "metrics are off: engine.metrics is false in the configuration\n";
+
+// GET /logs/<function>'s answer to Backend::CollectLogs' outcome: 200 with the lines and,
+// when there is a cursor, "X-Nightjar-Log-Cursor: <n>" (the next ?after=); 404 or 503
+// with the message.
+CallAnswer AnswerForLogs(proto::CallStatus status, std::string body, const std::string& cursor);
 
 }  // namespace nightjar::gateway

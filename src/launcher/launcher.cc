@@ -44,9 +44,14 @@ class Launcher {
 
   void StartWorker(const Message& msg);
   void StopWorker(uint64_t channel);
-  // Starts a child running argv (execv) with `control` as its fd 3 when valid. Returns
-  // its pid, or -1 when fork fails.
-  pid_t Spawn(std::vector<std::string> args, const std::string& exe, int control);
+  // Starts a child running argv (execv) with `control` as its fd 3 when valid, and its
+  // fd 1 and fd 2 pipes whose read ends go to the engine (SendLogPipes; worker_id 0: a
+  // runtime process). Returns its pid, or -1 when fork fails.
+  pid_t Spawn(std::vector<std::string> args, const std::string& exe, int control,
+              uint16_t worker_id);
+  // Hands the read ends of a child's stdout and stderr pipes to the engine (kWorkerLogs,
+  // SCM_RIGHTS). False if the socket refused them.
+  bool SendLogPipes(pid_t pid, uint16_t worker_id, int out, int err);
   // A runtime process with a free slot, else a new one; -1 when none can be started.
   pid_t RuntimeWithRoom();
   void ReportExited(uint64_t channel, int wait_status);
@@ -132,7 +137,7 @@ void Launcher::StartWorker(const Message& msg) {
              std::to_string(channel), "--worker-id", std::to_string(msg.header.worker_id),
              "--function", options_.function, "--handler", options_.handler, "--max-payload",
              std::to_string(options_.max_payload)},
-            options_.worker_exe, -1);
+            options_.worker_exe, -1, msg.header.worker_id);
   if (pid < 0) {
     ReportExited(channel, 127 << 8);
     return;
@@ -186,7 +191,7 @@ pid_t Launcher::RuntimeWithRoom() {
   args.insert(args.end(), {"--ipc-root", options_.ipc_dir, "--function", options_.function,
                            "--handler", options_.handler, "--max-payload",
                            std::to_string(options_.max_payload), "--control-fd", "3"});
-  const pid_t pid = Spawn(std::move(args), exe, theirs.get());
+  const pid_t pid = Spawn(std::move(args), exe, theirs.get(), 0);
   if (pid < 0) return -1;
   children_[pid].control = std::move(ours);
   return pid;
@@ -211,7 +216,22 @@ void Launcher::StopWorker(uint64_t channel) {
   }
 }
 
-pid_t Launcher::Spawn(std::vector<std::string> args, const std::string& exe, int control) {
+pid_t Launcher::Spawn(std::vector<std::string> args, const std::string& exe, int control,
+                      uint16_t worker_id) {
+  // The worker's output: a pipe per stream, read by the engine (engine/log_capture.h). A
+  // larger pipe (1 MiB, the unprivileged maximum by default) absorbs a burst while the
+  // engine's loop is busy; where that fails the default 64 KiB does.
+  int out[2] = {-1, -1}, err[2] = {-1, -1};
+  if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) {
+    NJ_LOG(kError) << "output pipes for " << options_.function << ": " << std::strerror(errno);
+    for (int fd : {out[0], out[1], err[0], err[1]}) {
+      if (fd >= 0) ::close(fd);
+    }
+    return -1;
+  }
+  UniqueFd out_read(out[0]), out_write(out[1]), err_read(err[0]), err_write(err[1]);
+  (void)::fcntl(out[1], F_SETPIPE_SZ, 1 << 20);
+  (void)::fcntl(err[1], F_SETPIPE_SZ, 1 << 20);
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -237,6 +257,7 @@ pid_t Launcher::Spawn(std::vector<std::string> args, const std::string& exe, int
     // Below the engine's priority (engine.worker_nice): raising niceness needs no
     // privilege, and a failure only leaves the worker at the launcher's priority.
     if (options_.worker_nice > 0) (void)::nice(options_.worker_nice);
+    if (::dup2(out_write.get(), 1) != 1 || ::dup2(err_write.get(), 2) != 2) ::_exit(127);
     if (control >= 0) {
       // dup2 leaves the new fd without close-on-exec; if it already is fd 3, clear it.
       if (control == 3 ? ::fcntl(3, F_SETFD, 0) != 0 : ::dup2(control, 3) != 3) ::_exit(127);
@@ -247,8 +268,36 @@ pid_t Launcher::Spawn(std::vector<std::string> args, const std::string& exe, int
   }
   if (pid < 0) {
     NJ_LOG(kError) << "fork failed for " << options_.function << ": " << std::strerror(errno);
+    return pid;
+  }
+  if (!SendLogPipes(pid, worker_id, out_read.get(), err_read.get()) && errno != EPIPE &&
+      errno != ECONNRESET) {
+    // The worker still runs; its writes fail with EPIPE once the read ends close here.
+    // (EPIPE: the engine is gone, and so are we in a moment.)
+    NJ_LOG(kWarning) << "cannot hand worker " << pid
+                     << "'s output to the engine: " << std::strerror(errno);
   }
   return pid;
+}
+
+bool Launcher::SendLogPipes(pid_t pid, uint16_t worker_id, int out, int err) {
+  Message msg = proto::MakeMessage(MessageType::kWorkerLogs);
+  msg.header.call_id = static_cast<uint64_t>(pid);
+  msg.header.worker_id = worker_id;
+  iovec iov{&msg, sizeof(msg)};
+  alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))] = {};
+  msghdr mh{};
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = control;
+  mh.msg_controllen = sizeof(control);
+  cmsghdr* c = CMSG_FIRSTHDR(&mh);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(2 * sizeof(int));
+  const int fds[2] = {out, err};
+  std::memcpy(CMSG_DATA(c), fds, sizeof(fds));
+  return ::sendmsg(sock_.get(), &mh, MSG_NOSIGNAL) == static_cast<ssize_t>(sizeof(msg));
 }
 
 void Launcher::ReportExited(uint64_t channel, int wait_status) {

@@ -61,16 +61,24 @@ enum class MessageType : uint16_t {
   // (chain -> chain), so it goes back to the function's queue. The DISPATCH itself.
   kDispatchReturned = 14,  // (10..13 are the launcher socket's)
   // launcher <-> engine, over a Unix seqpacket socket.
-  kLauncherHello = 10,   // launcher -> engine. payload: function name
-  kStartWorker = 11,     // engine -> launcher. worker_id, channel; payload: unused
-  kWorkerExited = 12,    // launcher -> engine. reply_channel = channel; call_id = wait status
-  kStopWorker = 13,      // engine -> launcher. channel
+  kLauncherHello = 10,  // launcher -> engine. payload: function name
+  kStartWorker = 11,    // engine -> launcher. worker_id, channel; payload: unused
+  kWorkerExited = 12,   // launcher -> engine. reply_channel = channel; call_id = wait status
+  kStopWorker = 13,     // engine -> launcher. channel
+  // launcher -> engine: a worker process's captured output (proto/log_frame.h). Carries
+  // two descriptors (SCM_RIGHTS): the read ends of the pipes that are the process's fd 1
+  // and fd 2. call_id = pid; worker_id = the worker's id (a cpp worker), or 0 for a
+  // runtime process hosting several slots.
+  kWorkerLogs = 15,
   // gateway <-> engine link over TCP (header + payload_size bytes, any length).
-  kEngineHello = 20,     // engine -> gateway. payload: '\n'-separated function names
-  kLinkCall = 21,        // gateway -> engine. payload: function name '\0' input
-  kLinkResult = 22,      // engine -> gateway. status + payload (output or error text)
-  kLinkStatus = 23,      // gateway -> engine, payload "json" or "text"; engine -> gateway,
-                         // payload = Engine::StatusJson() or StatusText(), same call_id
+  kEngineHello = 20,  // engine -> gateway. payload: '\n'-separated function names
+  kLinkCall = 21,     // gateway -> engine. payload: function name '\0' input
+  kLinkResult = 22,   // engine -> gateway. status + payload (output or error text)
+  kLinkStatus = 23,   // gateway -> engine, payload "json" or "text"; engine -> gateway,
+                      // payload = Engine::StatusJson() or StatusText(), same call_id
+  kLinkLogs = 24,     // gateway -> engine, payload: function '\0' max lines (decimal);
+                      // engine -> gateway, same call_id: status, payload = the lines
+                      // (LogCapture::Read, from the oldest kept) or the error text
 };
 
 // How a call ended. Values travel on the wire; never renumber.

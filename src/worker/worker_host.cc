@@ -24,6 +24,7 @@
 #include "proto/trace.h"
 #include "worker/cpu_meter.h"
 #include "worker/function_library.h"
+#include "worker/output_frames.h"
 
 using nightjar::ipc::PayloadKind;
 using nightjar::proto::CallStatus;
@@ -320,6 +321,7 @@ void WorkerHost::RunCall(const Message& dispatch) {
     st = NJ_ERR_INTERNAL;
     call.error = "worker could not read the call's input: " + input.status().message();
   } else {
+    BeginCallOutput(call.call_id);
     st = library_->call(worker_state_, &call, input->data(), input->size());
     if (call.output_too_large && st == NJ_OK) {
       st = NJ_ERR_TOO_LARGE;
@@ -332,6 +334,9 @@ void WorkerHost::RunCall(const Message& dispatch) {
 }
 
 void WorkerHost::Complete(const Message& dispatch, nj_call& call, nj_status st) {
+  // Before the answer: a client that reads the call's logs after its answer finds them
+  // already in the pipe.
+  EndCallOutput();
   const int64_t start_ns = call.start_ns;
   Message done = proto::MakeMessage(MessageType::kComplete);
   done.header.call_id = dispatch.header.call_id;
@@ -548,6 +553,7 @@ int RunWorker(const WorkerOptions& options) {
   ::signal(SIGINT, SIG_IGN);
   ::signal(SIGTERM, SIG_IGN);
   ParseFaultInjection();
+  InstallOutputFrames(static_cast<uint16_t>(options.worker_id));
   WorkerHost host(options);
   g_host = &host;
   if (Status st = host.Init(); !st.ok()) {

@@ -14,6 +14,7 @@ const {
   W, decodeHeader, encode, makeCallId, monotonicNs, IpcRoot, ProtocolError, NO_TRACE, traceOf, makeTrailer,
 } = require('./protocol');
 const { Context, InvokeError } = require('./api');
+const output = require('./output');
 
 const { O_RDWR, O_WRONLY, O_NONBLOCK } = fs.constants;
 const MESSAGE = W.MESSAGE_SIZE;
@@ -152,7 +153,9 @@ class Slot {
     }
     let result;
     try {
-      result = this.runtime.handler(new Context(this, call), input);
+      // console.* in the handler, and in everything it starts, is tagged with the call.
+      result = output.runTagged(h.call_id, this.workerId,
+        () => this.runtime.handler(new Context(this, call), input));
     } catch (e) {
       this.finish(call, W.STATUS_FUNCTION_ERROR, Buffer.from(describe(e)));
       return;
@@ -386,6 +389,7 @@ function parseArgs(argv) {
 
 function main(argv) {
   let runtime;
+  output.install();
   try {
     const args = parseArgs(argv);
     runtime = new Runtime(args);

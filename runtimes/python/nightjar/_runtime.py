@@ -19,6 +19,7 @@ import os
 import sys
 import traceback
 
+from . import _output
 from . import _protocol as P
 from . import _wire as W
 from ._api import Context, InvokeError
@@ -155,11 +156,17 @@ class Slot:
             return
         ctx = Context(self, call)
         runtime = self.runtime
-        if not runtime.handler_is_async:
-            # A plain def runs inline, on the loop: no task, no thread hop (docs/runtimes.md).
-            self.finish(call, *runtime.outcome(runtime.handler, ctx, data))
-            return
-        call.task = runtime.loop.create_task(self.run_async(call, ctx, data))
+        # What the handler prints is tagged with the call (_output.py); its task, and the
+        # tasks it starts, inherit this context.
+        token = _output.current_call.set((header[P.H_CALL_ID], self.worker_id))
+        try:
+            if not runtime.handler_is_async:
+                # A plain def runs inline, on the loop: no task, no thread hop (docs/runtimes.md).
+                self.finish(call, *runtime.outcome(runtime.handler, ctx, data))
+                return
+            call.task = runtime.loop.create_task(self.run_async(call, ctx, data))
+        finally:
+            _output.current_call.reset(token)
         if deadline:
             delay = (deadline - call.start_ns) / 1e9
             call.deadline_timer = runtime.loop.call_later(delay, self.expire, call)
@@ -182,6 +189,7 @@ class Slot:
         """Sends COMPLETE for `call`, then starts the next prefetched call, if any."""
         runtime = self.runtime
         header = call.header
+        _output.end_call((header[P.H_CALL_ID], self.worker_id))
         if len(body) > runtime.max_payload and status == W.STATUS_OK:
             status, body = W.STATUS_PAYLOAD_TOO_LARGE, b"output exceeds the function's payload limit"
         now = P.monotonic_ns()
@@ -459,6 +467,7 @@ def main(argv=None):
     parser.add_argument("--max-payload", type=int, required=True)
     parser.add_argument("--control-fd", type=int, required=True)
     args = parser.parse_args(argv)
+    _output.install()
     try:
         runtime = Runtime(args)
     except BaseException:

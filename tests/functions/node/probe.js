@@ -107,3 +107,11 @@ module.exports.traceparent = async (ctx, input) => {
   const rest = slash < 0 ? '' : text.slice(slash + 1);
   return Buffer.concat([Buffer.from(`${own}\n`), await ctx.invoke(first, rest)]);
 };
+
+// console.log / console.error inside a call; answers the call id (16 hex digits).
+module.exports.logPrint = async (ctx, input) => {
+  console.log('node out', input.toString());
+  await new Promise((resolve) => setTimeout(resolve, 1));
+  console.error('node err', input.toString());
+  return ctx.callId.toString(16).padStart(16, '0');
+};

@@ -201,3 +201,20 @@ async def traceparent(ctx, data):
         return own
     first, _, rest = data.partition(b"/")
     return own + b"\n" + await ctx.invoke(first.decode(), rest)
+
+
+def log_print(ctx, data):
+    """Prints a line on stdout and one on stderr inside the call; answers the call id."""
+    import sys
+    token = data.decode()
+    print("py out", token)
+    print("py err", token, file=sys.stderr)
+    return f"{ctx.call_id:016x}"
+
+
+async def log_print_async(ctx, data):
+    """As log_print, from an async handler after an await (the context follows the task)."""
+    token = data.decode()
+    await asyncio.sleep(0)
+    print("py async", token, end="")  # no newline: ends with the call
+    return f"{ctx.call_id:016x}"

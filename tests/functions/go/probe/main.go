@@ -194,6 +194,11 @@ func handle(call *nightjar.Call, input []byte) ([]byte, error) {
 			return nil, err
 		}
 		return append([]byte(own+"\n"), out...), nil
+	case "logprint":
+		// call.Logf is tagged with the call id; fmt.Println is not.
+		call.Logf("go tagged %s", text)
+		fmt.Println("go plain", text)
+		return []byte(fmt.Sprintf("%016x", call.ID())), nil
 	case "whoami":
 		return []byte(fmt.Sprintf("%s:%d", name, os.Getpid())), nil
 	}
