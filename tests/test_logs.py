@@ -63,8 +63,10 @@ def with_text(text):
 def test_cpp_print_is_tagged_with_function_worker_stream_and_call_id(tmp_path):
     fns = [nj.function("echo"), probe()]
     with nj.nightjar_up(tmp_path, functions=fns) as d:
-        expect(call(d, "log_probe", b"print:tok-a"), 200, b"tok-a", d)
-        expect(call(d, "log_probe", b"print:tok-b"), 200, b"tok-b", d)
+        id_a = expect(call(d, "log_probe", b"print:tok-a"), 200, b"tok-a", d) \
+            .headers.get("x-nightjar-call-id")
+        id_b = expect(call(d, "log_probe", b"print:tok-b"), 200, b"tok-b", d) \
+            .headers.get("x-nightjar-call-id")
         out_a = wait_for_line(d, "log_probe", with_text("out tok-a"), "stdout line of call a")
         err_a = wait_for_line(d, "log_probe", with_text("err tok-a"), "stderr line of call a")
         out_b = wait_for_line(d, "log_probe", with_text("out tok-b"), "stdout line of call b")
@@ -75,6 +77,8 @@ def test_cpp_print_is_tagged_with_function_worker_stream_and_call_id(tmp_path):
         assert out_a[4] != "-" and int(out_a[4], 16) >> FUNCTION_SHIFT == 2, out_a
         assert err_a[4] == out_a[4], (out_a, err_a)
         assert out_b[4] != out_a[4], (out_a, out_b)
+        # ... and exactly the id the answer to that call carried (X-Nightjar-Call-Id).
+        assert (out_a[4], out_b[4]) == (id_a, id_b), (out_a, out_b, id_a, id_b)
         # A line a call leaves open ends with the call, and keeps its call id.
         expect(call(d, "log_probe", b"partial:tok-c"), 200, b"tok-c", d)
         open_c = wait_for_line(d, "log_probe", with_text("open tok-c"), "the open line")
@@ -122,8 +126,10 @@ def test_python_node_and_go_prints_carry_their_call_ids(tmp_path):
                   [("stdout", "node out node-tok"), ("stderr", "node err node-tok")]),
                  ("go-logprint", "go-tok", [("stderr", "go tagged go-tok")])]
         for fn, token, want in cases:
-            call_id = expect(call(d, fn, token.encode()), 200, dep=d).body.decode()
+            r = expect(call(d, fn, token.encode()), 200, dep=d)
+            call_id = r.body.decode()
             assert re.fullmatch(r"[0-9a-f]{16}", call_id), (fn, call_id)
+            assert r.headers.get("x-nightjar-call-id") == call_id, (fn, r.headers, call_id)
             for stream, text in want:
                 line = wait_for_line(d, fn, with_text(text), f"{fn}: {text!r}")
                 assert line[3] == stream and line[4] == call_id, (fn, line, call_id)
