@@ -369,7 +369,8 @@ void EngineLinks::CollectLogs(std::string_view function, uint64_t /*after*/, uin
   g->max_lines = max_lines;
   g->done = std::move(done);
   for (auto& link : links) {
-    auto finish = [g](CallStatus st, std::string body) {
+    auto finish = [g](const proto::CallResult& r, std::string body) {
+      const CallStatus st = r.status;
       LogsDone done;
       std::string out;
       {
