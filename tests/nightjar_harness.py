@@ -632,6 +632,83 @@ def nightjar_up(workdir: Path, functions: Optional[list] = None, gateway: Option
 
 
 # --------------------------------------------------------------------------------------------
+# Split deployment: `nightjar gateway` + `nightjar engine`
+
+
+class SplitDeployment:
+    """A running `nightjar gateway` and the `nightjar engine`s a test starts against it
+    (split_deployment()). `dep` is the gateway's HTTP side; `link` its engine-link address."""
+
+    def __init__(self, workdir: Path, config_path: Path, gateway: NightjarProcess,
+                 dep: Deployment, link: str):
+        self.workdir, self.config_path, self.gateway, self.dep, self.link = \
+            workdir, config_path, gateway, dep, link
+        self.engines: list = []     # (process, IPC root), in start order
+        self.problems: list = []    # found when engines stopped, reported at the end
+
+    def start_engine(self, ipc_root: Optional[Path] = None) -> NightjarProcess:
+        """Starts `nightjar engine` linked to the gateway, with its own IPC root (the config's
+        for the first engine, a fresh one after that). Does not wait for it to link."""
+        root = ipc_root or (self.dep.ipc_root if not self.engines else make_ipc_root())
+        engine = NightjarProcess(["engine", self.config_path, "--gateway", self.link,
+                                  "--ipc-root", root], self.workdir,
+                                 f"nightjar-engine-{len(self.engines)}")
+        self.engines.append((engine, root))
+        return engine
+
+    def stop_engine(self, engine: NightjarProcess) -> None:
+        """Stops an engine with SIGTERM; a dirty exit or anything left under its IPC root is
+        reported when the deployment ends."""
+        root = next(r for e, r in self.engines if e is engine)
+        self.problems += engine.stop(signal.SIGTERM)
+        self.problems += check_no_leftovers(root)
+
+
+@contextlib.contextmanager
+def split_deployment(workdir: Path, functions: Optional[list] = None,
+                     **config) -> Iterator[SplitDeployment]:
+    """Runs `nightjar gateway` with a generated config (make_config's keyword arguments) and
+    yields once it serves, with no engine yet (SplitDeployment.start_engine). On exit: stops
+    every engine still running, then the gateway, each with SIGTERM and exit code 0, and checks
+    that no process naming an engine's IPC root is left and that each root is empty."""
+    ipc_root = make_ipc_root()
+    workdir.mkdir(parents=True, exist_ok=True)
+    config_path = write_config(workdir / "nightjar.yaml",
+                               make_config(ipc_root, functions, **config))
+    gateway = NightjarProcess(["gateway", config_path, "--http-port", "0", "--engine-port", "0"],
+                              workdir, "nightjar-gateway")
+    split: Optional[SplitDeployment] = None
+    body_exc: Optional[BaseException] = None
+    problems: list = []
+    try:
+        m = gateway.wait_for_line(SERVING_RE)
+        link = gateway.wait_for_line(ENGINE_LINK_RE)
+        split = SplitDeployment(workdir, config_path, gateway,
+                                Deployment(host=m.group(1), port=int(m.group(2)),
+                                           ipc_root=ipc_root, config_path=config_path,
+                                           process=gateway),
+                                f"{link.group(1)}:{link.group(2)}")
+        try:
+            yield split
+        except BaseException as e:
+            body_exc = e
+            raise
+        finally:
+            for engine, _ in split.engines:
+                if engine.alive():
+                    split.stop_engine(engine)
+            problems += split.problems
+            problems += gateway.stop(signal.SIGTERM)
+    finally:
+        procs = [gateway] + ([e for e, _ in split.engines] if split else [])
+        for p in procs:
+            p.close()
+        for root in {ipc_root} | ({r for _, r in split.engines} if split else set()):
+            shutil.rmtree(root, ignore_errors=True)
+        report_shutdown(problems, procs, body_exc)
+
+
+# --------------------------------------------------------------------------------------------
 # HTTP over http.client
 
 

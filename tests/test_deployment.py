@@ -16,55 +16,27 @@ from nightjar_harness import call, call_until, expect
 
 
 def test_split_gateway_and_engine(tmp_path):
-    ipc_root = nj.make_ipc_root()
-    config = nj.write_config(tmp_path / "nightjar.yaml", nj.make_config(ipc_root))
-    gateway = nj.NightjarProcess(["gateway", config, "--http-port", "0", "--engine-port", "0"],
-                                 tmp_path, "nightjar-gateway")
-    engine = None
-    procs = [gateway]
-    problems: list = []
-    body_exc = None
-    try:
-        m = gateway.wait_for_line(nj.SERVING_RE)
-        d = nj.Deployment(host=m.group(1), port=int(m.group(2)), ipc_root=ipc_root,
-                          config_path=config, process=gateway)
-        link = gateway.wait_for_line(nj.ENGINE_LINK_RE)
-        link_addr = f"{link.group(1)}:{link.group(2)}"
-        try:
-            r = call(d, "echo", b"too-early")
-            assert r.status == 503, \
-                f"gateway without an engine: expected 503, got {r.summary()}\n{gateway.describe()}"
+    with nj.split_deployment(tmp_path) as split:
+        d = split.dep
+        r = call(d, "echo", b"too-early")
+        assert r.status == 503, \
+            f"gateway without an engine: expected 503, got {r.summary()}\n{split.gateway.describe()}"
 
-            engine = nj.NightjarProcess(["engine", config, "--gateway", link_addr,
-                                         "--ipc-root", ipc_root], tmp_path, "nightjar-engine")
-            procs.append(engine)
-            call_until(d, "echo", b"hello", 200, tolerate={503}, timeout_s=nj.READY_TIMEOUT_S)
-            expect(call(d, "echo", b"split-echo"), 200, b"split-echo", d, "echo through the link")
-            big = bytes(range(256)) * 4096  # 1 MiB across the link
-            expect(call(d, "echo", big), 200, big, d, "1 MiB echo through the link")
-            expect(call(d, "chain", b"3:hi"), 200, b"hi...", d, "chain(3:hi) in split mode")
-            expect(call(d, "fanout", b"4:x"), 200, b"0:x\n1:x\n2:x\n3:x", d, "fanout in split mode")
-            r = call(d, "no-such-function", b"")
-            assert r.status == 404, f"unknown function in split mode: {r.summary()}"
+        engine = split.start_engine()
+        call_until(d, "echo", b"hello", 200, tolerate={503}, timeout_s=nj.READY_TIMEOUT_S)
+        expect(call(d, "echo", b"split-echo"), 200, b"split-echo", d, "echo through the link")
+        big = bytes(range(256)) * 4096  # 1 MiB across the link
+        expect(call(d, "echo", big), 200, big, d, "1 MiB echo through the link")
+        expect(call(d, "chain", b"3:hi"), 200, b"hi...", d, "chain(3:hi) in split mode")
+        expect(call(d, "fanout", b"4:x"), 200, b"0:x\n1:x\n2:x\n3:x", d, "fanout in split mode")
+        r = call(d, "no-such-function", b"")
+        assert r.status == 404, f"unknown function in split mode: {r.summary()}"
 
-            # Engine goes away: its workers and IPC files go with it, the gateway answers 503.
-            problems += engine.stop(signal.SIGTERM)
-            problems += nj.check_no_leftovers(ipc_root)
-            call_until(d, "echo", b"engine-gone", 503, tolerate={200}, timeout_s=10)
-            assert gateway.alive(), f"gateway died when the engine left\n{gateway.describe()}"
-        except BaseException as e:
-            body_exc = e
-            raise
-        finally:
-            if engine is not None and engine.alive():
-                problems += engine.stop(signal.SIGTERM)
-                problems += nj.check_no_leftovers(ipc_root)
-            problems += gateway.stop(signal.SIGTERM)
-    finally:
-        for p in procs:
-            p.close()
-        shutil.rmtree(ipc_root, ignore_errors=True)
-        nj.report_shutdown(problems, procs, body_exc)
+        # Engine goes away: its workers and IPC files go with it, the gateway answers 503.
+        split.stop_engine(engine)
+        call_until(d, "echo", b"engine-gone", 503, tolerate={200}, timeout_s=10)
+        assert split.gateway.alive(), \
+            f"gateway died when the engine left\n{split.gateway.describe()}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -203,55 +175,27 @@ def test_help_exits_zero(args):
 def test_split_two_engines_least_outstanding(tmp_path):
     # Each engine runs one `slow` worker. While a long call occupies one engine, the next
     # call must go to the other (fewest outstanding calls) -- /status shows where each ran.
-    roots = [nj.make_ipc_root(), nj.make_ipc_root()]
-    config = nj.write_config(tmp_path / "nightjar.yaml", nj.make_config(
-        roots[0], [nj.function("slow", min_workers=1, max_workers=1, concurrency="unmanaged")]))
-    gateway = nj.NightjarProcess(["gateway", config, "--http-port", "0", "--engine-port", "0"],
-                                 tmp_path, "nightjar-gateway")
-    procs = [gateway]
-    problems: list = []
-    body_exc = None
-    try:
-        m = gateway.wait_for_line(nj.SERVING_RE)
-        d = nj.Deployment(host=m.group(1), port=int(m.group(2)), ipc_root=roots[0],
-                          config_path=config, process=gateway)
-        link = gateway.wait_for_line(nj.ENGINE_LINK_RE)
-        try:
-            for i, root in enumerate(roots):
-                procs.append(nj.NightjarProcess(
-                    ["engine", config, "--gateway", f"{link.group(1)}:{link.group(2)}",
-                     "--ipc-root", root], tmp_path, f"nightjar-engine-{i}"))
+    fns = [nj.function("slow", min_workers=1, max_workers=1, concurrency="unmanaged")]
+    with nj.split_deployment(tmp_path, fns) as split:
+        d = split.dep
+        split.start_engine()
+        split.start_engine()
 
-            def engines():
-                r = nj.request(d, "GET", "/status")
-                return json.loads(r.body)["engines"] if r.status == 200 else []
+        def engines():
+            r = nj.request(d, "GET", "/status")
+            return json.loads(r.body)["engines"] if r.status == 200 else []
 
-            nj.wait_until(lambda: len(engines()) == 2, nj.READY_TIMEOUT_S, "two engines linked")
-            long_reply = {}
-            t = threading.Thread(target=lambda: long_reply.update(r=call(d, "slow", b"1500")),
-                                 daemon=True)
-            t.start()
-            nj.wait_until(lambda: sum(e["calls_in_flight"] for e in engines()) == 1, 5,
-                          "the long call to be in flight")
-            expect(call(d, "slow", b"10"), 200, b"slept 10ms", d, "second call")
-            t.join(10)
-            expect(long_reply["r"], 200, b"slept 1500ms", d, "long call")
-            ok = sorted(e["functions"][0]["calls"]["ok"] for e in engines())
-            assert ok == [1, 1], f"calls per engine {ok}: the second call did not go to the idle engine"
-            text = nj.request(d, "GET", "/status?format=text").body.decode()
-            assert "engine 1:" in text and "engine 2:" in text, text
-        except BaseException as e:
-            body_exc = e
-            raise
-        finally:
-            for p in procs[1:]:
-                problems += p.stop(signal.SIGTERM)
-            for root in roots:
-                problems += nj.check_no_leftovers(root)
-            problems += gateway.stop(signal.SIGTERM)
-    finally:
-        for p in procs:
-            p.close()
-        for root in roots:
-            shutil.rmtree(root, ignore_errors=True)
-        nj.report_shutdown(problems, procs, body_exc)
+        nj.wait_until(lambda: len(engines()) == 2, nj.READY_TIMEOUT_S, "two engines linked")
+        long_reply = {}
+        t = threading.Thread(target=lambda: long_reply.update(r=call(d, "slow", b"1500")),
+                             daemon=True)
+        t.start()
+        nj.wait_until(lambda: sum(e["calls_in_flight"] for e in engines()) == 1, 5,
+                      "the long call to be in flight")
+        expect(call(d, "slow", b"10"), 200, b"slept 10ms", d, "second call")
+        t.join(10)
+        expect(long_reply["r"], 200, b"slept 1500ms", d, "long call")
+        ok = sorted(e["functions"][0]["calls"]["ok"] for e in engines())
+        assert ok == [1, 1], f"calls per engine {ok}: the second call did not go to the idle engine"
+        text = nj.request(d, "GET", "/status?format=text").body.decode()
+        assert "engine 1:" in text and "engine 2:" in text, text

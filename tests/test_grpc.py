@@ -4,12 +4,8 @@ example function; the status mapping (UNIMPLEMENTED, DEADLINE_EXCEEDED, UNAVAILA
 RESOURCE_EXHAUSTED, UNKNOWN/INTERNAL and codes a function picks), grpc-timeout, compression,
 the method name as the function receives it, and an internal gRPC call (InvokeGrpc)."""
 import json
-import shutil
-import signal
 import subprocess
 import sys
-import threading
-from pathlib import Path
 
 import pytest
 
@@ -214,43 +210,18 @@ def test_plain_http_still_reaches_a_grpc_service_function(gdep):
 def test_grpc_through_a_split_deployment(tmp_path, pb2):
     # `nightjar gateway` + `nightjar engine`: the engine announces its services over the link
     # ("grpc:<service>" next to the function names), so the gateway routes gRPC calls to it.
-    ipc_root = nj.make_ipc_root()
-    config = nj.write_config(tmp_path / "nightjar.yaml", nj.make_config(ipc_root, functions=[
-        grpc_function("greeter", "helloworld.Greeter", GRPC_DIR / "libgreeter.so")]))
-    gateway = nj.NightjarProcess(["gateway", config, "--http-port", "0", "--engine-port", "0"],
-                                 tmp_path, "nightjar-gateway")
-    procs = [gateway]
-    problems: list = []
-    body_exc = None
-    try:
-        m = gateway.wait_for_line(nj.SERVING_RE)
-        link = gateway.wait_for_line(nj.ENGINE_LINK_RE)
-        engine = nj.NightjarProcess(["engine", config, "--gateway",
-                                     f"{link.group(1)}:{link.group(2)}", "--ipc-root", ipc_root],
-                                    tmp_path, "nightjar-engine")
-        procs.append(engine)
-        try:
-            with grpc.insecure_channel(f"{m.group(1).strip('[]')}:{m.group(2)}") as ch:
-                def hello():
-                    try:
-                        return say_hello(ch, pb2, "Split", timeout=5).message
-                    except grpc.RpcError as e:
-                        if e.code() != grpc.StatusCode.UNAVAILABLE:  # no engine yet
-                            raise
-                        return None
-                assert nj.wait_until(hello, nj.READY_TIMEOUT_S, "SayHello via the split deployment") \
-                    == "Hello, Split!"
-                e = rpc_error(lambda: raw(ch, "/no.Such/Method", b"x"))
-                assert e.code() == grpc.StatusCode.UNIMPLEMENTED, e
-        except BaseException as e:
-            body_exc = e
-            raise
-        finally:
-            problems += engine.stop(signal.SIGTERM)
-            problems += nj.check_no_leftovers(ipc_root)
-            problems += gateway.stop(signal.SIGTERM)
-    finally:
-        for p in procs:
-            p.close()
-        shutil.rmtree(ipc_root, ignore_errors=True)
-        nj.report_shutdown(problems, procs, body_exc)
+    fns = [grpc_function("greeter", "helloworld.Greeter", GRPC_DIR / "libgreeter.so")]
+    with nj.split_deployment(tmp_path, fns) as split:
+        split.start_engine()
+        with grpc.insecure_channel(f"{split.dep.connect_host}:{split.dep.port}") as ch:
+            def hello():
+                try:
+                    return say_hello(ch, pb2, "Split", timeout=5).message
+                except grpc.RpcError as e:
+                    if e.code() != grpc.StatusCode.UNAVAILABLE:  # no engine yet
+                        raise
+                    return None
+            assert nj.wait_until(hello, nj.READY_TIMEOUT_S, "SayHello via the split deployment") \
+                == "Hello, Split!"
+            e = rpc_error(lambda: raw(ch, "/no.Such/Method", b"x"))
+            assert e.code() == grpc.StatusCode.UNIMPLEMENTED, e

@@ -249,39 +249,14 @@ def test_container_workers_are_captured(tmp_path):
 
 
 def test_split_deployment_gathers_logs_through_the_gateway(tmp_path):
-    ipc_root = nj.make_ipc_root()
-    config = nj.write_config(tmp_path / "nightjar.yaml",
-                             nj.make_config(ipc_root, functions=[probe()]))
-    gateway = nj.NightjarProcess(["gateway", config, "--http-port", "0", "--engine-port", "0"],
-                                 tmp_path, "nightjar-gateway")
-    procs, problems, body_exc = [gateway], [], None
-    try:
-        m = gateway.wait_for_line(nj.SERVING_RE)
-        d = nj.Deployment(host=m.group(1), port=int(m.group(2)), ipc_root=ipc_root,
-                          config_path=config, process=gateway)
-        link = gateway.wait_for_line(nj.ENGINE_LINK_RE)
-        engine = nj.NightjarProcess(["engine", config, "--gateway",
-                                     f"{link.group(1)}:{link.group(2)}", "--ipc-root", ipc_root],
-                                    tmp_path, "nightjar-engine")
-        procs.append(engine)
-        try:
-            nj.call_until(d, "log_probe", b"print:split", 200, tolerate={503},
-                          timeout_s=nj.READY_TIMEOUT_S)
-            line = wait_for_line(d, "log_probe", with_text("out split"), "the line via the link")
-            assert line[4] != "-", line
-            r = get_logs(d, "log_probe")
-            assert "x-nightjar-log-cursor" not in r.headers, r.headers  # engines' cursors differ
-            assert nj.request(d, "GET", "/logs/nope").status == 404
-            check_follow(d)  # without a cursor, by time stamps
-        except BaseException as e:
-            body_exc = e
-            raise
-        finally:
-            problems += engine.stop(signal.SIGTERM)
-            problems += nj.check_no_leftovers(ipc_root)
-            problems += gateway.stop(signal.SIGTERM)
-    finally:
-        for p in procs:
-            p.close()
-        shutil.rmtree(ipc_root, ignore_errors=True)
-        nj.report_shutdown(problems, procs, body_exc)
+    with nj.split_deployment(tmp_path, [probe()]) as split:
+        d = split.dep
+        split.start_engine()
+        nj.call_until(d, "log_probe", b"print:split", 200, tolerate={503},
+                      timeout_s=nj.READY_TIMEOUT_S)
+        line = wait_for_line(d, "log_probe", with_text("out split"), "the line via the link")
+        assert line[4] != "-", line
+        r = get_logs(d, "log_probe")
+        assert "x-nightjar-log-cursor" not in r.headers, r.headers  # engines' cursors differ
+        assert nj.request(d, "GET", "/logs/nope").status == 404
+        check_follow(d)  # without a cursor, by time stamps

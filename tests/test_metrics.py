@@ -279,58 +279,28 @@ def test_metrics_off_answers_404_and_calls_still_work(tmp_path):
 
 
 def test_split_deployment_merges_engine_metrics_with_an_engine_label(tmp_path):
-    ipc_root = nj.make_ipc_root()
-    config = nj.write_config(tmp_path / "nightjar.yaml",
-                             nj.make_config(ipc_root, functions=[nj.function("echo"),
-                                                                 nj.function("relay")]))
-    gateway = nj.NightjarProcess(["gateway", config, "--http-port", "0", "--engine-port", "0"],
-                                 tmp_path, "nightjar-gateway")
-    engine = None
-    procs = [gateway]
-    problems: list = []
-    body_exc = None
-    try:
-        m = gateway.wait_for_line(nj.SERVING_RE)
-        d = nj.Deployment(host=m.group(1), port=int(m.group(2)), ipc_root=ipc_root,
-                          config_path=config, process=gateway)
-        link = gateway.wait_for_line(nj.ENGINE_LINK_RE)
-        try:
-            # No engine yet: the gateway's own metrics only.
-            r, s = scrape(d)
-            promtool_check(r.body)
-            assert not series(s, "nightjar_function_calls_total")
-            engine = nj.NightjarProcess(["engine", config, "--gateway",
-                                         f"{link.group(1)}:{link.group(2)}",
-                                         "--ipc-root", ipc_root], tmp_path, "nightjar-engine")
-            procs.append(engine)
-            nj.call_until(d, "echo", b"hello", 200, tolerate={503}, timeout_s=nj.READY_TIMEOUT_S)
-            expect(call(d, "relay", b"echo:z"), 200, b"z", d)
-            r, s = scrape(d)
-            promtool_check(r.body)
-            ok = series(s, "nightjar_function_calls_total", function="echo", outcome="ok")
-            assert len(ok) == 1, ok
-            (labels, n), = ok.items()
-            engine_label = dict(labels)["engine"]
-            assert re.fullmatch(r"127\.0\.0\.1:\d+", engine_label), engine_label
-            assert n == 2  # the external call that answered 200, and relay's internal one
-            assert value(s, "nightjar_internal_calls_total", caller="relay", callee="echo",
-                         engine=engine_label) == 1
-            # Both processes' process metrics, in one family: the gateway's without the label.
-            fds = series(s, "process_open_fds")
-            assert {dict(ls).get("engine") for ls in fds} == {None, engine_label}, fds
-            gw_echo = series(s, "gateway_function_invocation_total", function_name="echo",
-                             code="200")
-            assert sum(gw_echo.values()) >= 1
-        except BaseException as e:
-            body_exc = e
-            raise
-        finally:
-            if engine is not None and engine.alive():
-                problems += engine.stop(signal.SIGTERM)
-                problems += nj.check_no_leftovers(ipc_root)
-            problems += gateway.stop(signal.SIGTERM)
-    finally:
-        for p in procs:
-            p.close()
-        shutil.rmtree(ipc_root, ignore_errors=True)
-        nj.report_shutdown(problems, procs, body_exc)
+    with nj.split_deployment(tmp_path, [nj.function("echo"), nj.function("relay")]) as split:
+        d = split.dep
+        # No engine yet: the gateway's own metrics only.
+        r, s = scrape(d)
+        promtool_check(r.body)
+        assert not series(s, "nightjar_function_calls_total")
+        split.start_engine()
+        nj.call_until(d, "echo", b"hello", 200, tolerate={503}, timeout_s=nj.READY_TIMEOUT_S)
+        expect(call(d, "relay", b"echo:z"), 200, b"z", d)
+        r, s = scrape(d)
+        promtool_check(r.body)
+        ok = series(s, "nightjar_function_calls_total", function="echo", outcome="ok")
+        assert len(ok) == 1, ok
+        (labels, n), = ok.items()
+        engine_label = dict(labels)["engine"]
+        assert re.fullmatch(r"127\.0\.0\.1:\d+", engine_label), engine_label
+        assert n == 2  # the external call that answered 200, and relay's internal one
+        assert value(s, "nightjar_internal_calls_total", caller="relay", callee="echo",
+                     engine=engine_label) == 1
+        # Both processes' process metrics, in one family: the gateway's without the label.
+        fds = series(s, "process_open_fds")
+        assert {dict(ls).get("engine") for ls in fds} == {None, engine_label}, fds
+        gw_echo = series(s, "gateway_function_invocation_total", function_name="echo",
+                         code="200")
+        assert sum(gw_echo.values()) >= 1

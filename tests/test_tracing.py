@@ -327,22 +327,12 @@ def test_a_receiver_that_is_down_or_slow_never_fails_calls(tmp_path, kind):
 
 
 def test_split_deployment_passes_trace_and_breakdown_over_the_engine_link(tmp_path):
-    ipc_root = nj.make_ipc_root()
-    config = nj.write_config(tmp_path / "nightjar.yaml", nj.make_config(
-        ipc_root, functions=[nj.function("echo"), nj.test_function("traceparent")]))
-    gateway = nj.NightjarProcess(["gateway", config, "--http-port", "0", "--engine-port", "0"],
-                                 tmp_path, "nightjar-gateway")
-    engine = None
-    try:
-        m = gateway.wait_for_line(nj.SERVING_RE)
-        d = nj.Deployment(host=m.group(1), port=int(m.group(2)), ipc_root=ipc_root,
-                          config_path=config, process=gateway)
-        link = gateway.wait_for_line(nj.ENGINE_LINK_RE)
+    with nj.split_deployment(tmp_path, [nj.function("echo"),
+                                        nj.test_function("traceparent")]) as split:
+        d = split.dep
         r = call(d, "echo", "early")  # no engine yet: the gateway's own 503, no call id
         assert r.status == 503 and "x-nightjar-call-id" not in r.headers, r.headers
-        engine = nj.NightjarProcess(["engine", config, "--gateway",
-                                     f"{link.group(1)}:{link.group(2)}", "--ipc-root", ipc_root],
-                                    tmp_path, "nightjar-engine")
+        split.start_engine()
         nj.call_until(d, "echo", b"up", 200, tolerate={503}, timeout_s=nj.READY_TIMEOUT_S)
         start = time.monotonic()
         r = expect(call(d, "traceparent", "echo", headers={"traceparent": INCOMING}), 200, None, d)
@@ -353,12 +343,3 @@ def test_split_deployment_passes_trace_and_breakdown_over_the_engine_link(tmp_pa
         parts = server_timing(r.headers["server-timing"])
         assert set(parts) == {"queue", "dispatch", "exec", "child"}, parts
         assert parts["queue"] + parts["dispatch"] + parts["exec"] <= latency_ms, (parts, latency_ms)
-    finally:
-        problems = []
-        if engine is not None:
-            problems += engine.stop()
-            engine.close()
-        problems += gateway.stop()
-        gateway.close()
-        problems += nj.check_no_leftovers(ipc_root)
-        assert not problems, problems
