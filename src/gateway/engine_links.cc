@@ -13,8 +13,8 @@
 
 #include "base/logging.h"
 #include "io/framed_connection.h"
-#include "metrics/exposition.h"
 #include "io/socket.h"
+#include "metrics/exposition.h"
 #include "proto/link_frame.h"
 
 namespace nightjar::gateway {
@@ -68,8 +68,7 @@ class EngineLink final : public io::FramedConnection {
   }
 
  private:
-  void SendRequest(MessageType type, int64_t deadline_ns, std::string_view payload,
-                   CallDone done) {
+  void SendRequest(MessageType type, int64_t deadline_ns, std::string_view payload, CallDone done) {
     if (closed()) {
       done(FailedResult(CallStatus::kUnavailable, {}), "engine link lost");
       return;
@@ -150,6 +149,37 @@ std::string PeerName(const sockaddr_storage& addr) {
   }
   return "[" + std::string(host) + "]:" + std::to_string(port);
 }
+// Sends one request per link (`send` issues it on the link's loop) and, once every link has
+// answered or was lost, calls `merge` with each link's answer body in link order ("" for a
+// link whose answer was not kOk). `merge` runs once, on whichever thread saw the last answer.
+void GatherFromLinks(const std::vector<std::shared_ptr<EngineLink>>& links,
+                     std::function<void(EngineLink&, CallDone)> send,
+                     std::function<void(std::vector<std::string>)> merge) {
+  struct Gather {
+    std::mutex mu;
+    std::vector<std::string> parts;
+    size_t left;
+    std::function<void(std::vector<std::string>)> merge;
+  };
+  auto g = std::make_shared<Gather>();
+  g->parts.resize(links.size());
+  g->left = links.size();
+  g->merge = std::move(merge);
+  for (size_t i = 0; i < links.size(); ++i) {
+    CallDone finish = [g, i](const proto::CallResult& r, std::string body) {
+      {
+        std::lock_guard<std::mutex> lock(g->mu);
+        if (r.status == CallStatus::kOk) g->parts[i] = std::move(body);
+        if (--g->left != 0) return;
+      }
+      g->merge(std::move(g->parts));  // the last answer: nobody else touches g any more
+    };
+    auto link = links[i];
+    link->loop()->Dispatch(
+        [link, send, finish = std::move(finish)]() mutable { send(*link, std::move(finish)); });
+  }
+}
+
 }  // namespace
 
 EngineLinks::~EngineLinks() = default;
@@ -258,43 +288,24 @@ void EngineLinks::CollectStatus(StatusFormat format, std::function<void(std::str
     return;
   }
   // One request per engine; the last answer (or lost link) assembles the reply.
-  struct Gather {
-    std::mutex mu;
-    std::vector<std::string> parts;
-    size_t left;
-    std::function<void(std::string)> done;
-  };
-  auto g = std::make_shared<Gather>();
-  g->parts.resize(links.size());
-  g->left = links.size();
-  g->done = std::move(done);
-  for (size_t i = 0; i < links.size(); ++i) {
-    auto finish = [g, i, json](const proto::CallResult& r, std::string body) {
-      const CallStatus st = r.status;
-      std::function<void(std::string)> done;
-      std::string out;
-      {
-        std::lock_guard<std::mutex> lock(g->mu);
-        g->parts[i] = st == CallStatus::kOk ? std::move(body) : std::string();
-        if (--g->left != 0) return;
-        for (size_t k = 0; k < g->parts.size(); ++k) {
+  GatherFromLinks(
+      links,
+      [json](EngineLink& link, CallDone finish) {
+        link.SendStatusRequest(json ? "json" : "text", std::move(finish));
+      },
+      [json, done = std::move(done)](std::vector<std::string> parts) {
+        std::string out;
+        for (size_t k = 0; k < parts.size(); ++k) {
           if (json) {
-            if (g->parts[k].empty()) continue;
-            if (out.size() > 0) out += ",";
-            out += g->parts[k];
+            if (parts[k].empty()) continue;
+            if (!out.empty()) out += ",";
+            out += parts[k];
           } else {
-            out += "engine " + std::to_string(k + 1) + ":\n" + g->parts[k];
+            out += "engine " + std::to_string(k + 1) + ":\n" + parts[k];
           }
         }
-        done = std::move(g->done);
-      }
-      done(json ? "{\"engines\":[" + out + "]}" : out);
-    };
-    auto link = links[i];
-    link->loop()->Dispatch([link, json, finish = std::move(finish)]() mutable {
-      link->SendStatusRequest(json ? "json" : "text", std::move(finish));
-    });
-  }
+        done(json ? "{\"engines\":[" + out + "]}" : out);
+      });
 }
 
 void EngineLinks::CollectMetrics(std::function<void(std::string)> done) {
@@ -307,37 +318,20 @@ void EngineLinks::CollectMetrics(std::function<void(std::string)> done) {
     done({});
     return;
   }
-  // As CollectStatus: one request per engine; the last answer merges them.
-  struct Gather {
-    std::mutex mu;
-    std::vector<std::string> parts;
-    size_t left;
-    std::function<void(std::string)> done;
-  };
-  auto g = std::make_shared<Gather>();
-  g->parts.resize(links.size());
-  g->left = links.size();
-  g->done = std::move(done);
-  for (size_t i = 0; i < links.size(); ++i) {
-    auto finish = [g, i, peer = links[i]->peer()](const proto::CallResult& r, std::string body) {
-      const CallStatus st = r.status;
-      std::function<void(std::string)> done;
-      std::string out;
-      {
-        std::lock_guard<std::mutex> lock(g->mu);
+  std::vector<std::string> peers;
+  for (const auto& link : links) peers.push_back(link->peer());
+  GatherFromLinks(
+      links,
+      [](EngineLink& link, CallDone finish) {
+        link.SendStatusRequest("metrics", std::move(finish));
+      },
+      [peers = std::move(peers), done = std::move(done)](std::vector<std::string> parts) {
         // An engine with metrics off, or gone, has no part.
-        if (st == CallStatus::kOk) g->parts[i] = metrics::AddLabel(body, "engine", peer);
-        if (--g->left != 0) return;
-        out = metrics::MergeExpositions(g->parts);
-        done = std::move(g->done);
-      }
-      done(std::move(out));
-    };
-    auto link = links[i];
-    link->loop()->Dispatch([link, finish = std::move(finish)]() mutable {
-      link->SendStatusRequest("metrics", std::move(finish));
-    });
-  }
+        for (size_t k = 0; k < parts.size(); ++k) {
+          if (!parts[k].empty()) parts[k] = metrics::AddLabel(parts[k], "engine", peers[k]);
+        }
+        done(metrics::MergeExpositions(parts));
+      });
 }
 
 void EngineLinks::CollectLogs(std::string_view function, uint64_t /*after*/, uint32_t max_lines,
@@ -356,59 +350,43 @@ void EngineLinks::CollectLogs(std::string_view function, uint64_t /*after*/, uin
     done(why == CallStatus::kOk ? CallStatus::kUnavailable : why, message + "\n", "");
     return;
   }
-  struct Gather {
-    std::mutex mu;
-    std::vector<std::string> lines;  // every engine's, then merged
-    uint64_t missed = 0;
-    size_t left;
-    uint32_t max_lines;
-    LogsDone done;
-  };
-  auto g = std::make_shared<Gather>();
-  g->left = links.size();
-  g->max_lines = max_lines;
-  g->done = std::move(done);
-  for (auto& link : links) {
-    auto finish = [g](const proto::CallResult& r, std::string body) {
-      const CallStatus st = r.status;
-      LogsDone done;
-      std::string out;
-      {
-        std::lock_guard<std::mutex> lock(g->mu);
-        if (st == CallStatus::kOk) {
+  GatherFromLinks(
+      links,
+      [fn = std::string(function), max_lines](EngineLink& link, CallDone finish) {
+        link.SendLogsRequest(fn, max_lines, std::move(finish));
+      },
+      [max_lines, done = std::move(done)](std::vector<std::string> parts) {
+        std::vector<std::string_view> lines;  // every engine's, then merged
+        uint64_t missed = 0;
+        for (const std::string& body : parts) {
           std::string_view rest = body;
           while (!rest.empty()) {
             const size_t nl = rest.find('\n');
             std::string_view line = rest.substr(0, nl);
             rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
-            uint64_t n = 0;
             if (line.starts_with("# ")) {  // "# N lines dropped"
+              uint64_t n = 0;
               std::from_chars(line.data() + 2, line.data() + line.size(), n);
-              g->missed += n;
+              missed += n;
               continue;
             }
-            g->lines.emplace_back(line);
+            lines.push_back(line);
           }
         }
-        if (--g->left != 0) return;
         // Every line starts with its fixed-width UTC time: text order is time order.
-        std::stable_sort(g->lines.begin(), g->lines.end(), [](const auto& a, const auto& b) {
-          return a.compare(0, 27, b, 0, 27) < 0;
+        std::stable_sort(lines.begin(), lines.end(), [](std::string_view a, std::string_view b) {
+          return a.substr(0, 27) < b.substr(0, 27);
         });
-        size_t begin = 0;
-        if (g->max_lines > 0 && g->lines.size() > g->max_lines)
-          begin = g->lines.size() - g->max_lines;
-        if (g->missed > 0) out += "# " + std::to_string(g->missed) + " lines dropped\n";
-        for (size_t k = begin; k < g->lines.size(); ++k) out += g->lines[k] + "\n";
-        done = std::move(g->done);
-      }
-      done(CallStatus::kOk, std::move(out), "");
-    };
-    link->loop()->Dispatch(
-        [link, fn = std::string(function), max_lines, finish = std::move(finish)]() mutable {
-          link->SendLogsRequest(fn, max_lines, std::move(finish));
-        });
-  }
+        const size_t begin =
+            max_lines > 0 && lines.size() > max_lines ? lines.size() - max_lines : 0;
+        std::string out;
+        if (missed > 0) out += "# " + std::to_string(missed) + " lines dropped\n";
+        for (size_t k = begin; k < lines.size(); ++k) {
+          out.append(lines[k]);
+          out += '\n';
+        }
+        done(CallStatus::kOk, std::move(out), "");
+      });
 }
 
 void EngineLinks::Stop() {
