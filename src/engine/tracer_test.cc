@@ -65,8 +65,7 @@ TEST(TracerJson, IsAnExportTraceServiceRequest) {
 
 TEST(TracerJson, EscapesStrings) {
   const std::string service = "a\"b\\c\nd\x01";
-  const auto j = nlohmann::json::parse(
-      Tracer::ExportJson({Span(1, true)}, service, {"", "f"}, 0));
+  const auto j = nlohmann::json::parse(Tracer::ExportJson({Span(1, true)}, service, {"", "f"}, 0));
   EXPECT_EQ(j["resourceSpans"][0]["resource"]["attributes"][0]["value"]["stringValue"], service);
   const auto empty = nlohmann::json::parse(Tracer::ExportJson({}, "s", {}, 0));
   EXPECT_TRUE(empty["resourceSpans"][0]["scopeSpans"][0]["spans"].empty());

@@ -228,42 +228,42 @@ void Http2Handler::ServeGrpc(H2Request& r) {
   if (const std::string* tp = r.Header("traceparent"); tp != nullptr) {
     if (!proto::ParseTraceparent(*tp, &trace)) trace = proto::TraceContext{};
   }
-  backend_->Call(
-      function, input, timeout_ms, trace,
-      [weak, home, id, service = std::string(service)](const proto::CallResult& result,
-                                                       std::string out) {
-        home->Dispatch([weak, id, result, service, out = std::move(out)]() mutable {
-          auto self = weak.lock();
-          if (!self || self->closed() || !self->h2_) return;
-          Http2Handler* h = self->h2_.get();
-          h->deadlines_.erase(id);
-          // The call id and breakdown as response metadata, as for HTTP.
-          std::vector<H2Header> timing;
-          if (h->config_.server_timing && result.call_id != 0) {
-            timing.emplace_back("x-nightjar-call-id", proto::FormatCallId(result.call_id));
-            if (result.known != 0) {
-              timing.emplace_back("server-timing", proto::FormatServerTiming(result));
-            }
-          }
-          const CallStatus status = result.status;
-          if (status == CallStatus::kOk) {
-            std::vector<H2Header> headers = {{"content-type", "application/grpc"}};
-            headers.insert(headers.end(), timing.begin(), timing.end());
-            h->session_.Respond(id, 200, std::move(headers), grpc::WrapMessage(out),
-                                {{"grpc-status", "0"}});
-          } else if (status == CallStatus::kNotFound) {
-            h->RespondGrpcError(id, grpc::kUnimplemented,
-                                "unknown service " + service +
-                                    " (no function declares it with grpc:)",
-                                std::move(timing));
-          } else {
-            std::string message;
-            const grpc::Code code = grpc::CodeFor(status, out, &message);
-            h->RespondGrpcError(id, code, message, std::move(timing));
-          }
-          h->Flush();
-        });
-      });
+  backend_->Call(function, input, timeout_ms, trace,
+                 [weak, home, id, service = std::string(service)](const proto::CallResult& result,
+                                                                  std::string out) {
+                   home->Dispatch([weak, id, result, service, out = std::move(out)]() mutable {
+                     auto self = weak.lock();
+                     if (!self || self->closed() || !self->h2_) return;
+                     Http2Handler* h = self->h2_.get();
+                     h->deadlines_.erase(id);
+                     // The call id and breakdown as response metadata, as for HTTP.
+                     std::vector<H2Header> timing;
+                     if (h->config_.server_timing && result.call_id != 0) {
+                       timing.emplace_back("x-nightjar-call-id",
+                                           proto::FormatCallId(result.call_id));
+                       if (result.known != 0) {
+                         timing.emplace_back("server-timing", proto::FormatServerTiming(result));
+                       }
+                     }
+                     const CallStatus status = result.status;
+                     if (status == CallStatus::kOk) {
+                       std::vector<H2Header> headers = {{"content-type", "application/grpc"}};
+                       headers.insert(headers.end(), timing.begin(), timing.end());
+                       h->session_.Respond(id, 200, std::move(headers), grpc::WrapMessage(out),
+                                           {{"grpc-status", "0"}});
+                     } else if (status == CallStatus::kNotFound) {
+                       h->RespondGrpcError(
+                           id, grpc::kUnimplemented,
+                           "unknown service " + service + " (no function declares it with grpc:)",
+                           std::move(timing));
+                     } else {
+                       std::string message;
+                       const grpc::Code code = grpc::CodeFor(status, out, &message);
+                       h->RespondGrpcError(id, code, message, std::move(timing));
+                     }
+                     h->Flush();
+                   });
+                 });
 }
 
 void Http2Handler::RespondGrpcError(int32_t id, int code, std::string_view message,
