@@ -52,8 +52,7 @@ def traceparents(body):
 
 
 def functions():
-    return [nj.function("echo"), nj.function("relay", max_workers=4),
-            nj.function("slow", timeout_ms=60000), nj.function("nop"),
+    return [nj.function("echo"), nj.function("slow", timeout_ms=60000),
             nj.test_function("traceparent", max_workers=4),
             nj.python_function("py-traceparent", "probe.py:traceparent", max_workers=4),
             nj.node_function("node-traceparent", "probe.js#traceparent", max_workers=4),

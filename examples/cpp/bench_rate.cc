@@ -19,7 +19,8 @@ using nightjar::bench_fn::NowNs;
 
 constexpr uint64_t kMaxCalls = 100'000'000;
 constexpr uint64_t kMaxWindow = 64;
-constexpr uint64_t kMaxBytes = 936;  // inline payloads only (proto::kInlinePayloadSize): this measures the call path
+// Inline payloads only (proto::kInlinePayloadSize): this measures the call path.
+constexpr uint64_t kMaxBytes = 936;
 
 nj_status BenchRate(nightjar::Context& ctx, std::string_view input) {
   const Args args(input);

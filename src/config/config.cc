@@ -311,12 +311,13 @@ void ParseTracing(const YAML::Node& node, TracingConfig& t) {
              }
              if (!t.otlp_endpoint.empty() &&
                  t.otlp_endpoint.find('/', sizeof("http://") - 1) == std::string::npos) {
-               Fail(p, "must name a path (e.g. http://127.0.0.1:4318/v1/traces), got " +
-                           Quote(t.otlp_endpoint), v);
+               Fail(p,
+                    "must name a path (e.g. http://127.0.0.1:4318/v1/traces), got " +
+                        Quote(t.otlp_endpoint),
+                    v);
              }
            }},
-          {"service_name",
-           [&](auto& v, auto& p) { t.service_name = ReadNonEmptyString(v, p); }},
+          {"service_name", [&](auto& v, auto& p) { t.service_name = ReadNonEmptyString(v, p); }},
       });
 }
 

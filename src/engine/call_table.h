@@ -31,14 +31,14 @@ struct CallRecord {
   uint32_t caller_function_id = 0; // internal calls: the caller's function (metrics)
   uint64_t callee_channel = 0;     // set once dispatched
   int64_t arrival_ns = 0;
-  int64_t dispatched_ns = 0;       // when the DISPATCH went out (MarkDispatched); 0 = not yet
+  int64_t dispatched_ns = 0;  // when the DISPATCH went out (MarkDispatched); 0 = not yet
   int64_t deadline_ns = 0;
-  uint64_t parent_span_id = 0;     // external calls: the traceparent's parent-id (0 = root);
-                                   // internal calls derive it from dispatch.parent_call_id
+  uint64_t parent_span_id = 0;  // external calls: the traceparent's parent-id (0 = root);
+                                // internal calls derive it from dispatch.parent_call_id
   io::EventLoop* timer_loop = nullptr;
   io::EventLoop::TimerId timer_id = 0;
-  proto::Message dispatch;         // the DISPATCH message, payload attached; its trailer
-                                   // holds the call's trace id and flags
+  proto::Message dispatch;  // the DISPATCH message, payload attached; its trailer
+                            // holds the call's trace id and flags
 };
 
 class CallTable {

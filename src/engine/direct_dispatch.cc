@@ -54,8 +54,8 @@ void Engine::HandleDirectNotice(WorkerChannel* caller, const Message& msg) {
   rec->callee_channel = msg.header.reply_channel;
   // The caller stamped the notice right after the DISPATCH itself (same clock): the call's
   // start for its span and its queue time, which a record made now would miss.
-  rec->arrival_ns = msg.header.send_ts_ns > 0 && msg.header.send_ts_ns < now
-                        ? msg.header.send_ts_ns : now;
+  rec->arrival_ns =
+      msg.header.send_ts_ns > 0 && msg.header.send_ts_ns < now ? msg.header.send_ts_ns : now;
   rec->dispatched_ns = rec->arrival_ns;
   rec->deadline_ns = msg.header.deadline_ns;
   rec->dispatch = msg;

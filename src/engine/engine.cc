@@ -86,8 +86,8 @@ Status Engine::Start() {
   if (!config_.tracing.otlp_endpoint.empty()) {
     std::vector<std::string> names(dispatchers_.size());
     for (const auto& f : config_.functions) names[f.id] = f.name;
-    tracer_ = std::make_unique<Tracer>(config_.tracing.otlp_endpoint,
-                                       config_.tracing.service_name, std::move(names));
+    tracer_ = std::make_unique<Tracer>(config_.tracing.otlp_endpoint, config_.tracing.service_name,
+                                       std::move(names));
     tracer_->Start();
   }
   launchers_ =
@@ -588,8 +588,8 @@ proto::CallResult Engine::ResultOf(const CallRecord& rec, CallStatus status,
   r.trace.parent_span_id = proto::SpanIdFor(rec.call_id, r.trace.trace_id);
   // A call never dispatched spent all its time queued.
   const int64_t queued_until = rec.dispatched_ns != 0 ? rec.dispatched_ns : MonotonicNowNs();
-  r.queue_us = static_cast<uint32_t>(std::clamp<int64_t>((queued_until - rec.arrival_ns) / 1000, 0,
-                                                         UINT32_MAX));
+  r.queue_us = static_cast<uint32_t>(
+      std::clamp<int64_t>((queued_until - rec.arrival_ns) / 1000, 0, UINT32_MAX));
   r.known = proto::CallResult::kTimingQueue;
   if (complete != nullptr) {
     r.dispatch_us = complete->header.dispatch_delay_us;
@@ -610,8 +610,8 @@ void Engine::CountAnswer(const CallRecord& rec, CallStatus status, int64_t end_n
     span.span_id = proto::SpanIdFor(rec.call_id, span.trace_id);
     span.external = static_cast<bool>(rec.external_done);
     span.parent_call_id = rec.dispatch.header.parent_call_id;
-    span.parent_span_id = span.external ? rec.parent_span_id
-                                        : proto::SpanIdFor(span.parent_call_id, span.trace_id);
+    span.parent_span_id =
+        span.external ? rec.parent_span_id : proto::SpanIdFor(span.parent_call_id, span.trace_id);
     span.call_id = rec.call_id;
     span.start_ns = rec.arrival_ns;
     span.end_ns = end_ns != 0 ? end_ns : MonotonicNowNs();

@@ -1,9 +1,8 @@
 // Tracer implementation: the span queue and the OTLP/HTTP JSON exporter. See tracer.h.
 #include "engine/tracer.h"
 
-#include <time.h>
-
 #include <httplib.h>
+#include <time.h>
 
 #include <chrono>
 #include <cstdio>
@@ -78,7 +77,9 @@ Tracer::Tracer(std::string endpoint, std::string service_name,
 
 Tracer::~Tracer() { Stop(); }
 
-void Tracer::Start() { thread_ = std::thread([this] { Run(); }); }
+void Tracer::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
 
 void Tracer::Stop() {
   {
@@ -174,7 +175,8 @@ bool Tracer::Post(const std::string& body, int timeout_ms) {
   const bool ok = res && res->status >= 200 && res->status < 300;
   if (!ok && !outage_logged_) {
     NJ_LOG(kWarning) << "span export to " << endpoint_ << " failed ("
-                     << (res ? "HTTP " + std::to_string(res->status) : httplib::to_string(res.error()))
+                     << (res ? "HTTP " + std::to_string(res->status)
+                             : httplib::to_string(res.error()))
                      << "); spans are dropped until it answers";
     outage_logged_ = true;
   } else if (ok && outage_logged_) {
@@ -192,7 +194,8 @@ std::string Tracer::ExportJson(const std::vector<SpanRecord>& spans,
                                int64_t mono_to_unix_ns) {
   std::string out;
   out.reserve(256 + spans.size() * 700);
-  out += R"({"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":)";
+  out +=
+      R"({"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":)";
   AppendJsonString(service_name, &out);
   out += R"(}}]},"scopeSpans":[{"scope":{"name":"nightjar.engine"},"spans":[)";
   std::string fallback;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -65,8 +66,7 @@ TEST(TracerJson, IsAnExportTraceServiceRequest) {
 
 TEST(TracerJson, EscapesStrings) {
   const std::string service = "a\"b\\c\nd\x01";
-  const auto j = nlohmann::json::parse(
-      Tracer::ExportJson({Span(1, true)}, service, {"", "f"}, 0));
+  const auto j = nlohmann::json::parse(Tracer::ExportJson({Span(1, true)}, service, {"", "f"}, 0));
   EXPECT_EQ(j["resourceSpans"][0]["resource"]["attributes"][0]["value"]["stringValue"], service);
   const auto empty = nlohmann::json::parse(Tracer::ExportJson({}, "s", {}, 0));
   EXPECT_TRUE(empty["resourceSpans"][0]["scopeSpans"][0]["spans"].empty());
@@ -116,6 +116,40 @@ TEST(TracerExport, PostsBatchesToAnHttpReceiver) {
     EXPECT_EQ(t.exported(), 600u);
     EXPECT_EQ(t.failed(), 0u);
   }
+  server.stop();
+  serving.join();
+}
+
+TEST(TracerQueue, ManyProducersOneConsumerLoseNothingThatFits) {
+  // Producers on several threads (the engine's loops), the export thread draining: every
+  // span recorded is exported or counted as dropped, never both, never lost.
+  httplib::Server server;
+  std::atomic<size_t> received{0};
+  server.Post("/v1/traces", [&](const httplib::Request& req, httplib::Response& res) {
+    received +=
+        nlohmann::json::parse(req.body)["resourceSpans"][0]["scopeSpans"][0]["spans"].size();
+    res.set_content("{}", "application/json");
+  });
+  const int port = server.bind_to_any_port("127.0.0.1");
+  ASSERT_GT(port, 0);
+  std::thread serving([&] { server.listen_after_bind(); });
+  Tracer t("http://127.0.0.1:" + std::to_string(port) + "/v1/traces", "svc", {"", "f"});
+  t.Start();
+  constexpr int kThreads = 4, kEach = 3000;
+  std::atomic<size_t> accepted{0};
+  std::vector<std::thread> producers;
+  for (int p = 0; p < kThreads; ++p) {
+    producers.emplace_back([&, p] {
+      for (int i = 0; i < kEach; ++i) {
+        if (t.Record(Span(static_cast<uint64_t>(p) * kEach + i + 1, true))) ++accepted;
+      }
+    });
+  }
+  for (auto& th : producers) th.join();
+  t.Stop();
+  EXPECT_EQ(accepted + t.dropped(), size_t{kThreads * kEach});
+  EXPECT_EQ(t.exported() + t.failed(), accepted.load());
+  EXPECT_EQ(received.load(), t.exported());
   server.stop();
   serving.join();
 }

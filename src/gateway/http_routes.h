@@ -17,10 +17,10 @@
 // Thread rule: free functions, any thread.
 #pragma once
 
-#include <cstdint>
-#include <string>
 #include <array>
+#include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "gateway/http_codec.h"

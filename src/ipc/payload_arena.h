@@ -1,6 +1,6 @@
 // PayloadArena: a persistent shared-memory file of fixed slots that carries payloads of
-// 937 bytes (kInlinePayloadSize + 1) to 64 KiB between processes at the cost of one copy in and one copy out
-// (docs/performance.md F4: a region file per payload costs ~25 µs in system calls and
+// 937 bytes (kInlinePayloadSize + 1) to 64 KiB between processes at the cost of one copy in and one
+// copy out (docs/performance.md F4: a region file per payload costs ~25 µs in system calls and
 // tmpfs inode churn; issue #16 item 3).
 //
 // Each native (C/C++) worker's channel, and the engine as owner 0, has one arena, created

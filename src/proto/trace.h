@@ -73,17 +73,16 @@ inline uint64_t SpanIdFor(uint64_t call_id, const std::array<uint8_t, 16>& trace
 // its bit is in `known` (an error answered by the engine may know only the queue time).
 struct CallResult {
   CallStatus status = CallStatus::kOk;
-  uint64_t call_id = 0;          // the engine's call id; 0 = no call was made (e.g. not found)
-  uint32_t queue_us = 0;         // engine arrival -> DISPATCH sent
-  uint32_t dispatch_us = 0;      // DISPATCH sent -> function start (the worker's word)
-  uint32_t exec_us = 0;          // function start -> end (includes child calls)
-  uint32_t child_us = 0;         // time the function spent waiting on its child calls
-  uint8_t known = 0;             // kTiming* bits
-  TraceContext trace;            // trace id and flags the call ran with; parent_span_id =
-                                 // the call's own span id (what a response would pass on)
+  uint64_t call_id = 0;      // the engine's call id; 0 = no call was made (e.g. not found)
+  uint32_t queue_us = 0;     // engine arrival -> DISPATCH sent
+  uint32_t dispatch_us = 0;  // DISPATCH sent -> function start (the worker's word)
+  uint32_t exec_us = 0;      // function start -> end (includes child calls)
+  uint32_t child_us = 0;     // time the function spent waiting on its child calls
+  uint8_t known = 0;         // kTiming* bits
+  TraceContext trace;        // trace id and flags the call ran with; parent_span_id =
+                             // the call's own span id (what a response would pass on)
 
-  static constexpr uint8_t kTimingQueue = 1, kTimingDispatch = 2, kTimingExec = 4,
-                           kTimingChild = 8;
+  static constexpr uint8_t kTimingQueue = 1, kTimingDispatch = 2, kTimingExec = 4, kTimingChild = 8;
 };
 
 // "X-Nightjar-Call-Id: %016llx" value: 16 lower-case hex digits.

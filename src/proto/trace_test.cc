@@ -45,8 +45,8 @@ TEST(Traceparent, KeepsFlagsOfVersion00AndSurroundingBlanksAreNotPartOfIt) {
 // a '-' after them; only the sampled flag is kept.
 TEST(Traceparent, FutureVersionIsReadAsVersion00) {
   TraceContext t;
-  ASSERT_TRUE(ParseTraceparent("cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-ff-what-ever",
-                               &t));
+  ASSERT_TRUE(
+      ParseTraceparent("cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-ff-what-ever", &t));
   EXPECT_EQ(t.parent_span_id, 0x00f067aa0ba902b7ull);
   EXPECT_EQ(t.flags, 0x01);
   ASSERT_TRUE(ParseTraceparent("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00", &t));

@@ -15,7 +15,8 @@ nj_status TraceParent(nightjar::Context& ctx, std::string_view input) {
   const std::string_view rest = slash == std::string_view::npos ? "" : input.substr(slash + 1);
   const nightjar::InvokeResult child = ctx.Invoke(first, rest);
   if (!child.ok()) {
-    ctx.SetError(std::string(nightjar::StatusName(child.status)) + ": " + std::string(child.output));
+    ctx.SetError(std::string(nightjar::StatusName(child.status)) + ": " +
+                 std::string(child.output));
     return NJ_ERR_FUNCTION;
   }
   ctx.Append("\n");

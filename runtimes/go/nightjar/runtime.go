@@ -345,8 +345,8 @@ type callState struct {
 	children   map[uint64]chan invokeResult // invokes in flight, by call id
 	childNs    int64                        // wall time with at least one child in flight
 	childSince int64                        // when the current run of children began
-	ctx      context.Context              // made on first use
-	cancel   context.CancelFunc
+	ctx        context.Context              // made on first use
+	cancel     context.CancelFunc
 }
 
 // removeChild forgets an invoke in flight; the time since the first of a run of children
