@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential g++ cmake ninja-build pkg-config git
   libyaml-cpp-dev libcli11-dev node-llhttp nlohmann-json3-dev
-  # span export (tracing.otlp_endpoint): cpp-httplib's HTTP client, header-only
+  # the OTLP receiver in the tracer's unit tests (src/engine/tracer_test.cc)
   libcpp-httplib-dev
   # HTTP/2 and gRPC on the gateway (docs/http.md): nghttp2; the gRPC example's messages and
   # C++ client (examples/grpc); curl, h2load and python3-grpcio as real clients in the tests

@@ -304,8 +304,8 @@ void ParseTracing(const YAML::Node& node, TracingConfig& t) {
           {"otlp_endpoint",
            [&](auto& v, auto& p) {
              t.otlp_endpoint = ReadString(v, p);
-             // cpp-httplib's client speaks plain HTTP only here (no TLS build in Debian's
-             // header-only package without OpenSSL linked): say so at startup.
+             // The tracer's client speaks plain HTTP only (engine/http_post.h): say so at
+             // startup; the engine parses the rest (host, port) when it starts.
              if (!t.otlp_endpoint.empty() && !t.otlp_endpoint.starts_with("http://")) {
                Fail(p, "must be empty or an http:// URL, got " + Quote(t.otlp_endpoint), v);
              }

@@ -10,6 +10,7 @@
 
 #include "base/clock.h"
 #include "base/logging.h"
+#include "engine/http_post.h"
 #include "engine/launcher_pool.h"
 #include "ipc/channel.h"
 #include "proto/function_directory.h"
@@ -84,6 +85,9 @@ Status Engine::Start() {
     }
   }
   if (!config_.tracing.otlp_endpoint.empty()) {
+    if (auto url = ParseHttpUrl(config_.tracing.otlp_endpoint); !url.ok()) {
+      return InvalidArgument("tracing.otlp_endpoint: " + url.status().message());
+    }
     std::vector<std::string> names(dispatchers_.size());
     for (const auto& f : config_.functions) names[f.id] = f.name;
     tracer_ = std::make_unique<Tracer>(config_.tracing.otlp_endpoint, config_.tracing.service_name,

@@ -1,7 +1,6 @@
 // Tracer implementation: the span queue and the OTLP/HTTP JSON exporter. See tracer.h.
 #include "engine/tracer.h"
 
-#include <httplib.h>
 #include <time.h>
 
 #include <chrono>
@@ -10,6 +9,7 @@
 
 #include "base/clock.h"
 #include "base/logging.h"
+#include "engine/http_post.h"
 
 namespace nightjar::engine {
 namespace {
@@ -164,19 +164,13 @@ void Tracer::Run() {
 }
 
 bool Tracer::Post(const std::string& body, int timeout_ms) {
-  // endpoint_ was checked at config time: "http://" host[:port] path.
-  const size_t path_at = endpoint_.find('/', sizeof("http://") - 1);
-  httplib::Client client(endpoint_.substr(0, path_at));
-  const auto timeout = std::chrono::milliseconds(timeout_ms);
-  client.set_connection_timeout(timeout);
-  client.set_read_timeout(timeout);
-  client.set_write_timeout(timeout);
-  auto res = client.Post(endpoint_.substr(path_at), body, "application/json");
-  const bool ok = res && res->status >= 200 && res->status < 300;
+  auto url = ParseHttpUrl(endpoint_);  // checked at config time; cheap next to the POST
+  auto res = url.ok() ? HttpPost(*url, "application/json", body, timeout_ms)
+                      : Result<int>(url.status());
+  const bool ok = res.ok() && *res >= 200 && *res < 300;
   if (!ok && !outage_logged_) {
     NJ_LOG(kWarning) << "span export to " << endpoint_ << " failed ("
-                     << (res ? "HTTP " + std::to_string(res->status)
-                             : httplib::to_string(res.error()))
+                     << (res.ok() ? "HTTP " + std::to_string(*res) : res.status().message())
                      << "); spans are dropped until it answers";
     outage_logged_ = true;
   } else if (ok && outage_logged_) {
