@@ -109,10 +109,13 @@ void Engine::HandleDirectNotice(WorkerChannel* caller, const Message& msg) {
     if (early->forward) caller->Send(&early->msg);  // its direct write had failed
     return;
   }
-  // The callee died before the notice was read (channel ids are never reused).
+  // The callee died before the notice was read (channel ids are never reused). Whether it
+  // had started the call is unknown here; it was claimed idle, so it most likely had (the
+  // message said "before running" and flaked test_internal_caller_gets_a_clear_error_...).
   ipc::DiscardPayload(*root_, PayloadKind::kInput, rec->dispatch, &*arenas_);
   Fail(std::move(rec), CallStatus::kWorkerDied,
-       "worker of " + d->config().name + " exited before running the call");
+       "worker of " + d->config().name +
+           " exited while running the call (or before it could start it)");
 }
 
 bool Engine::KeepEarlyCompletion(WorkerChannel* callee, const Message& msg,
