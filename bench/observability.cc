@@ -8,6 +8,10 @@
 //                                  (h2load --h1, 16 connections, one call outstanding each):
 //                                  the median of the rounds, every round's rate as extra
 //                                  fields
+//   cpu.obs.external.nop.on / .off CPU-us of the nightjar process tree per call over those
+//                                  runs (the median of the rounds): steadier than the rate
+//                                  on a shared VM, where a round's rate follows what the
+//                                  neighbours leave of the CPUs
 // Both deployments run side by side and the rounds alternate between them (on, off, off,
 // on, ...), so drift of the shared VM lands on both arms alike. OTLP export stays off in
 // both (its cost when on depends on the collector); the "on" arm is scraped (GET /metrics)
@@ -18,6 +22,7 @@
 #include <fstream>
 
 #include "call_drivers.h"
+#include "proc_stat.h"
 #include "scenario.h"
 #include "util.h"
 
@@ -30,6 +35,7 @@ struct Arm {
   std::unique_ptr<Deployment> deployment;
   Histogram internal;
   std::vector<double> rates;
+  std::vector<double> cpu_us_per_call;
 };
 
 DeploymentSpec ArmSpec(const BenchOptions& o, bool on) {
@@ -78,14 +84,14 @@ double Median(std::vector<double> v) {
 Status RunObservability(BenchContext& ctx) {
   const bool h2load = OnPath("h2load");
   if (!h2load) ctx.Log("observability: h2load not found (Debian: nghttp2-client): rates skipped");
-  Arm arms[2] = {{"on", nullptr, {}, {}}, {"off", nullptr, {}, {}}};
+  Arm arms[2] = {{"on", nullptr, {}, {}, {}}, {"off", nullptr, {}, {}, {}}};
   for (int i = 0; i < 2; ++i) {
     auto d = Deployment::Start(ctx.options().nightjar_bin, ctx.options().work_dir,
                                ArmSpec(ctx.options(), i == 0));
     if (!d.ok()) return d.status();
     arms[i].deployment = std::move(*d);
   }
-  const int rounds = ctx.quick() ? 2 : 6;
+  const int rounds = ctx.quick() ? 2 : 10;
   const size_t internal_calls = ctx.Count(40000, 5000);
   const size_t external_calls = ctx.Count(60000, 8000);
   Status st;
@@ -105,11 +111,14 @@ Status RunObservability(BenchContext& ctx) {
       }
       st = CallerRounds(*http, "bench_caller", "callee=nop", internal_calls, 10000, &arm.internal);
       if (st.ok() && h2load) {
+        auto cpu0 = ProcessTreeCpuUs(d.pid());
         auto rate = H2loadRate(ctx, d, external_calls);
-        if (rate.ok()) {
-          arm.rates.push_back(*rate);
+        auto cpu1 = ProcessTreeCpuUs(d.pid());
+        if (!rate.ok() || !cpu0.ok() || !cpu1.ok()) {
+          st = !rate.ok() ? rate.status() : !cpu0.ok() ? cpu0.status() : cpu1.status();
         } else {
-          st = rate.status();
+          arm.rates.push_back(*rate);
+          arm.cpu_us_per_call.push_back((*cpu1 - *cpu0) / static_cast<double>(external_calls));
         }
       }
       if (st.ok() && &arm == &arms[0]) st = Scrape(d);
@@ -129,6 +138,7 @@ Status RunObservability(BenchContext& ctx) {
     for (size_t i = 0; i < arm.rates.size(); ++i) extra["round" + std::to_string(i)] = arm.rates[i];
     const double rate = Median(arm.rates);
     ctx.results().AddValue("obs.external.nop.rate" + suffix, "calls/s", rate, extra);
+    ctx.results().AddValue("cpu.obs.external.nop" + suffix, "us/call", Median(arm.cpu_us_per_call));
     ctx.Log("obs.external.nop.rate" + suffix + ": " + std::to_string(static_cast<int64_t>(rate)) +
             "/s");
   }

@@ -1,7 +1,7 @@
 // Trace context parsing and formatting; see trace.h.
 #include "proto/trace.h"
 
-#include <cstdio>
+#include <charconv>
 #include <random>
 
 namespace nightjar::proto {
@@ -105,12 +105,24 @@ std::array<uint8_t, 16> NewTraceId() {
 }
 
 std::string FormatCallId(uint64_t call_id) {
-  std::string s(16, '0');
-  PutHex(call_id, 16, s.data());
+  std::string s;
+  AppendCallId(call_id, &s);
   return s;
 }
 
+void AppendCallId(uint64_t call_id, std::string* out) {
+  const size_t at = out->size();
+  out->resize(at + 16);
+  PutHex(call_id, 16, out->data() + at);
+}
+
 std::string FormatServerTiming(const CallResult& r) {
+  std::string s;
+  AppendServerTiming(r, &s);
+  return s;
+}
+
+void AppendServerTiming(const CallResult& r, std::string* out) {
   struct Part {
     uint8_t bit;
     const char* name;
@@ -122,15 +134,23 @@ std::string FormatServerTiming(const CallResult& r) {
       {CallResult::kTimingExec, "exec", r.exec_us},
       {CallResult::kTimingChild, "child", r.child_us},
   };
-  char buf[160];
-  size_t n = 0;
+  bool first = true;
   for (const Part& p : parts) {
     if ((r.known & p.bit) == 0) continue;
+    if (!first) out->append(", ");
+    first = false;
+    out->append(p.name);
+    out->append(";dur=");
     // ms with three decimals: the microseconds the engine and workers measure.
-    n += static_cast<size_t>(std::snprintf(buf + n, sizeof(buf) - n, "%s%s;dur=%u.%03u",
-                                           n ? ", " : "", p.name, p.us / 1000, p.us % 1000));
+    char digits[16];
+    const auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), p.us / 1000);
+    out->append(digits, end);
+    const uint32_t frac = p.us % 1000;
+    const char tail[4] = {'.', static_cast<char>('0' + frac / 100),
+                          static_cast<char>('0' + frac / 10 % 10),
+                          static_cast<char>('0' + frac % 10)};
+    out->append(tail, sizeof(tail));
   }
-  return std::string(buf, n);
 }
 
 }  // namespace nightjar::proto
