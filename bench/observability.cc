@@ -9,9 +9,12 @@
 //                                  the median of the rounds, every round's rate as extra
 //                                  fields
 //   cpu.obs.external.nop.on / .off CPU-us of the nightjar process tree per call over those
-//                                  runs (the median of the rounds): steadier than the rate
-//                                  on a shared VM, where a round's rate follows what the
-//                                  neighbours leave of the CPUs
+//                                  runs (the median of the rounds)
+//   obs.external.nop.rate.on_over_off, cpu.obs.external.nop.on_over_off
+//                                  the median over the rounds of each round's on / off ratio
+//                                  (min and max as extra fields): what the targets read, as
+//                                  a round's two runs share the shared VM's regime of the
+//                                  moment while successive rounds need not
 // Both deployments run side by side and the rounds alternate between them (on, off, off,
 // on, ...), so drift of the shared VM lands on both arms alike. OTLP export stays off in
 // both (its cost when on depends on the collector); the "on" arm is scraped (GET /metrics)
@@ -141,6 +144,21 @@ Status RunObservability(BenchContext& ctx) {
     ctx.results().AddValue("cpu.obs.external.nop" + suffix, "us/call", Median(arm.cpu_us_per_call));
     ctx.Log("obs.external.nop.rate" + suffix + ": " + std::to_string(static_cast<int64_t>(rate)) +
             "/s");
+  }
+  // The ratios round by round: the two runs of a round are seconds apart, so they share the
+  // VM's regime of the moment, which moves the rate by up to 1.7x between rounds.
+  if (arms[0].rates.size() == arms[1].rates.size() && !arms[0].rates.empty()) {
+    std::vector<double> rate_ratio, cpu_ratio;
+    for (size_t i = 0; i < arms[0].rates.size(); ++i) {
+      rate_ratio.push_back(arms[0].rates[i] / arms[1].rates[i]);
+      cpu_ratio.push_back(arms[0].cpu_us_per_call[i] / arms[1].cpu_us_per_call[i]);
+    }
+    ctx.results().AddValue("obs.external.nop.rate.on_over_off", "x", Median(rate_ratio),
+                           {{"min", *std::min_element(rate_ratio.begin(), rate_ratio.end())},
+                            {"max", *std::max_element(rate_ratio.begin(), rate_ratio.end())}});
+    ctx.results().AddValue("cpu.obs.external.nop.on_over_off", "x", Median(cpu_ratio),
+                           {{"min", *std::min_element(cpu_ratio.begin(), cpu_ratio.end())},
+                            {"max", *std::max_element(cpu_ratio.begin(), cpu_ratio.end())}});
   }
   return Status::Ok();
 }
