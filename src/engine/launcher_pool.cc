@@ -43,7 +43,7 @@ class LauncherPool::Connection final : public io::Watcher,
       // kWorkerLogs carries two descriptors; any other message none.
       UniqueFd fds[2];
       iovec iov{&msg, sizeof(msg)};
-      alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))];
+      alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))] = {};
       msghdr mh{};
       mh.msg_iov = &iov;
       mh.msg_iovlen = 1;
@@ -52,6 +52,14 @@ class LauncherPool::Connection final : public io::Watcher,
       ssize_t n = ::recvmsg(fd_.get(), &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && errno == EAGAIN) return;
+      if (n < 0) {
+        // ECONNRESET (a launcher killed with our messages unread in its queue) and the like.
+        // The control buffer holds nothing then: reading it would take stack bytes for
+        // descriptors and close them -- found when a killed launcher's "fds" turned out to
+        // be a client's fresh HTTP connection (test_worker_start_lost_with_its_launcher_...).
+        pool_->OnConnectionClosed(this);
+        return;
+      }
       for (cmsghdr* c = CMSG_FIRSTHDR(&mh); c != nullptr; c = CMSG_NXTHDR(&mh, c)) {
         if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
         const size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
