@@ -41,37 +41,11 @@ class LauncherPool::Connection final : public io::Watcher,
     for (;;) {
       Message msg;
       // kWorkerLogs carries two descriptors; any other message none.
-      UniqueFd fds[2];
-      iovec iov{&msg, sizeof(msg)};
-      alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))] = {};
-      msghdr mh{};
-      mh.msg_iov = &iov;
-      mh.msg_iovlen = 1;
-      mh.msg_control = control;
-      mh.msg_controllen = sizeof(control);
-      ssize_t n = ::recvmsg(fd_.get(), &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+      UniqueFd fds[io::kMaxPassedFds];
+      const ssize_t n = io::RecvWithFds(fd_.get(), &msg, sizeof(msg), fds);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && errno == EAGAIN) return;
-      if (n < 0) {
-        // ECONNRESET (a launcher killed with our messages unread in its queue) and the like.
-        // The control buffer holds nothing then: reading it would take stack bytes for
-        // descriptors and close them -- found when a killed launcher's "fds" turned out to
-        // be a client's fresh HTTP connection (test_worker_start_lost_with_its_launcher_...).
-        pool_->OnConnectionClosed(this);
-        return;
-      }
-      for (cmsghdr* c = CMSG_FIRSTHDR(&mh); c != nullptr; c = CMSG_NXTHDR(&mh, c)) {
-        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-        const size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-        for (size_t i = 0; i < count; ++i) {
-          int fd;
-          std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-          if (i < 2)
-            fds[i].Reset(fd);
-          else
-            ::close(fd);
-        }
-      }
+      // EOF, ECONNRESET (a launcher killed with our messages unread) or a short message.
       if (n != static_cast<ssize_t>(sizeof(msg))) {
         pool_->OnConnectionClosed(this);
         return;

@@ -101,8 +101,8 @@ Result<UniqueFd> ConnectTcp(const std::string& host, int port) {
     UniqueFd fd(::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0));
     if (!fd.valid()) continue;
     if (::connect(fd.get(), ai->ai_addr, ai->ai_addrlen) != 0) {
-      last = Status(StatusCode::kUnavailable, "connect " + host + ":" + std::to_string(port) +
-                                                  ": " + std::strerror(errno));
+      last = Status(StatusCode::kUnavailable,
+                    "connect " + host + ":" + std::to_string(port) + ": " + std::strerror(errno));
       continue;
     }
     SetNoDelay(fd.get());
@@ -146,6 +146,58 @@ Result<UniqueFd> ConnectUnixSeqpacket(const std::string& path) {
     return Status::FromErrno("connect " + path);
   }
   return fd;
+}
+
+ssize_t SendWithFds(int sock, const void* data, size_t bytes, const int* fds, size_t nfds) {
+  iovec iov{const_cast<void*>(data), bytes};
+  alignas(cmsghdr) char control[CMSG_SPACE(kMaxPassedFds * sizeof(int))] = {};
+  msghdr mh{};
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  if (nfds > 0) {
+    if (nfds > kMaxPassedFds) {
+      errno = EINVAL;
+      return -1;
+    }
+    mh.msg_control = control;
+    mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
+    cmsghdr* c = CMSG_FIRSTHDR(&mh);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+    std::memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
+  }
+  return ::sendmsg(sock, &mh, MSG_NOSIGNAL);
+}
+
+ssize_t RecvWithFds(int sock, void* data, size_t bytes, UniqueFd fds[kMaxPassedFds]) {
+  iovec iov{data, bytes};
+  alignas(cmsghdr) char control[CMSG_SPACE(kMaxPassedFds * sizeof(int))] = {};
+  msghdr mh{};
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = control;
+  mh.msg_controllen = sizeof(control);
+  const ssize_t n = ::recvmsg(sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+  // On failure the control buffer holds nothing: reading it would take stack bytes for
+  // descriptors and close them (found when a killed launcher's "fds" turned out to be a
+  // client's fresh HTTP connection, test_worker_start_lost_with_its_launcher_is_asked_again).
+  if (n < 0) return n;
+  size_t taken = 0;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&mh); c != nullptr; c = CMSG_NXTHDR(&mh, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    const size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < count; ++i) {
+      int fd;
+      std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+      if (taken < kMaxPassedFds) {
+        fds[taken++].Reset(fd);
+      } else {
+        ::close(fd);
+      }
+    }
+  }
+  return n;
 }
 
 }  // namespace nightjar::io

@@ -2,13 +2,12 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -57,8 +56,8 @@ TEST(ParseHostPortTest, AcceptsHostAndPort) {
 }
 
 TEST(ParseHostPortTest, RejectsMalformedInput) {
-  for (const char* s : {"nohost", "h:99999", "h:abc", ":80", "h:", "", "h:-1", "h:80x",
-                        "h:65536", "h:99999999999999999999"}) {
+  for (const char* s : {"nohost", "h:99999", "h:abc", ":80", "h:", "", "h:-1", "h:80x", "h:65536",
+                        "h:99999999999999999999"}) {
     auto r = ParseHostPort(s);
     ASSERT_FALSE(r.ok()) << s;
     EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << s;
@@ -156,6 +155,44 @@ TEST_F(UnixSeqpacketTest, FailsOnBadPaths) {
   auto first = ListenUnixSeqpacket(path);
   ASSERT_TRUE(first.ok());
   EXPECT_FALSE(ListenUnixSeqpacket(path).ok());  // EADDRINUSE
+}
+
+TEST(PassFdsTest, DescriptorsTravelWithTheirDatagram) {
+  int sv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+  UniqueFd a(sv[0]), b(sv[1]);
+  int p[2];
+  ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
+  UniqueFd rd(p[0]), wr(p[1]);
+  const int fds[2] = {rd.get(), wr.get()};
+  ASSERT_EQ(SendWithFds(a.get(), "hello", 5, fds, 2), 5);
+  ASSERT_EQ(SendWithFds(a.get(), "plain", 5, nullptr, 0), 5);
+  char buf[16];
+  UniqueFd got[kMaxPassedFds];
+  ASSERT_EQ(RecvWithFds(b.get(), buf, sizeof(buf), got), 5);
+  ASSERT_TRUE(got[0].valid() && got[1].valid());
+  ASSERT_EQ(::write(got[1].get(), "x", 1), 1);  // the received pair is the same pipe
+  char c = 0;
+  ASSERT_EQ(::read(rd.get(), &c, 1), 1);
+  EXPECT_EQ(c, 'x');
+  UniqueFd none[kMaxPassedFds];
+  ASSERT_EQ(RecvWithFds(b.get(), buf, sizeof(buf), none), 5);
+  EXPECT_FALSE(none[0].valid() || none[1].valid());
+}
+
+TEST(PassFdsTest, AFailedReceiveTakesNoDescriptor) {
+  // A peer that closes with our datagram unread in its queue: recvmsg fails (ECONNRESET),
+  // and nothing in the (unfilled) control buffer may be taken for a descriptor.
+  int sv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+  UniqueFd a(sv[0]), b(sv[1]);
+  ASSERT_EQ(SendWithFds(b.get(), "unread", 6, nullptr, 0), 6);
+  a.Reset();
+  char buf[16];
+  UniqueFd got[kMaxPassedFds];
+  EXPECT_LE(RecvWithFds(b.get(), buf, sizeof(buf), got), 0);
+  EXPECT_FALSE(got[0].valid() || got[1].valid());
+  EXPECT_EQ(RecvWithFds(b.get(), buf, sizeof(buf), got), 0);  // then plain EOF
 }
 
 }  // namespace

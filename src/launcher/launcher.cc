@@ -284,20 +284,9 @@ bool Launcher::SendLogPipes(pid_t pid, uint16_t worker_id, int out, int err) {
   Message msg = proto::MakeMessage(MessageType::kWorkerLogs);
   msg.header.call_id = static_cast<uint64_t>(pid);
   msg.header.worker_id = worker_id;
-  iovec iov{&msg, sizeof(msg)};
-  alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))] = {};
-  msghdr mh{};
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  mh.msg_control = control;
-  mh.msg_controllen = sizeof(control);
-  cmsghdr* c = CMSG_FIRSTHDR(&mh);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(2 * sizeof(int));
   const int fds[2] = {out, err};
-  std::memcpy(CMSG_DATA(c), fds, sizeof(fds));
-  return ::sendmsg(sock_.get(), &mh, MSG_NOSIGNAL) == static_cast<ssize_t>(sizeof(msg));
+  return io::SendWithFds(sock_.get(), &msg, sizeof(msg), fds, 2) ==
+         static_cast<ssize_t>(sizeof(msg));
 }
 
 void Launcher::ReportExited(uint64_t channel, int wait_status) {
